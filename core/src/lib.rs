@@ -1,0 +1,36 @@
+//! roster-core: what a connector is, the common user model, secrets, the HTTP layer and the
+//! lifecycle engine of roster.
+//!
+//! The key design decision: connectors are plugins that register themselves (`inventory`), and
+//! everything they share lives here, so a connector crate holds only what is particular to its
+//! vendor. Extension authors depend on this crate alone. The cost is that the host must name
+//! every connector crate once (`use roster_ukg_pro as _;`), or the linker may drop it and its
+//! registration with it.
+//!
+//! - [`Connector`] / [`ConnectorKind`] / [`register_connector!`]: the plugin interface.
+//! - [`SourceUser`], [`EmploymentStatus`], [`Lifecycle`]: the common model.
+//! - [`Secret`]: credentials that cannot be printed by accident.
+//! - [`http::HttpClient`]: timeouts, retries, `Retry-After`, HTTPS-or-loopback.
+//! - [`lifecycle`]: matching people across sources and deciding who is current. Pure.
+//! - [`sandbox`]: the generated organisation vendor emulators serve.
+
+pub mod connector;
+pub mod credentials;
+pub mod error;
+pub mod http;
+pub mod lifecycle;
+pub mod model;
+pub mod paging;
+pub mod sandbox;
+pub mod secret;
+
+pub use connector::{
+    Capabilities, CheckReport, ConnectContext, Connector, ConnectorDescriptor, ConnectorKind, ListSummary, PageSink,
+    Probe, UnknownConnector, collect_users, connectors, find_connector,
+};
+pub use error::{ConfigProblem, ConnectorError, CredentialsError, ErrorKind};
+pub use model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
+pub use secret::{Secret, SecretOrigin, SecretScope};
+
+#[doc(hidden)]
+pub use inventory;

@@ -1,0 +1,19 @@
+//! Source precedence and lifecycle resolution: pure functions, no I/O.
+//!
+//! [`resolve`] turns the connections' latest complete snapshots and a [`Policy`] into people;
+//! [`diff`] turns two resolutions into events. Both are plain synchronous functions so they can
+//! be tested exhaustively and run on a million people without a runtime.
+
+mod events;
+mod matching;
+mod person;
+mod policy;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+pub use events::{Event, EventKind, PersonState, diff};
+pub use matching::{Rec, keys, match_records};
+pub use person::{Person, PersonRecord, Rule};
+pub use policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
+pub use resolve::{Snapshot, resolve};

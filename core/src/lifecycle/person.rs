@@ -1,0 +1,119 @@
+//! A resolved person and why their lifecycle is what it is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::policy::Attribute;
+use crate::model::{EmploymentStatus, Lifecycle};
+
+/// One source record of a person, as output lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonRecord {
+    /// Connection name.
+    pub connection: String,
+    /// The record's id in that source.
+    pub source_id: String,
+    /// Its mapped status.
+    pub status: EmploymentStatus,
+    /// The vendor's own status value.
+    pub raw_status: Option<String>,
+}
+
+/// The rule that decided a person's lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Rule {
+    /// The deciding source's record says this status.
+    Status {
+        /// The (combined) status of the deciding source's records.
+        status: EmploymentStatus,
+    },
+    /// The deciding source lists them with a hire date still ahead: not current yet.
+    PreHire {
+        /// When they start.
+        hire_date: Option<NaiveDate>,
+    },
+    /// The deciding source's status could not be mapped: the previous lifecycle is kept.
+    UnknownStatus {
+        /// The vendor's value.
+        raw_status: Option<String>,
+    },
+    /// Seen before in the deciding source's complete snapshot, absent from the latest one.
+    Absent,
+    /// None of their email addresses is in the company's domains.
+    ExternalDomain {
+        /// The domain of their primary address.
+        domain: String,
+    },
+    /// Every account of theirs is a guest account.
+    Guest,
+    /// No source of truth has a record of them.
+    NoSourceOfTruth,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Status { status } => write!(f, "status is {status}"),
+            Self::PreHire { hire_date: Some(d) } => write!(f, "pre-hire, starts on {d}"),
+            Self::PreHire { hire_date: None } => f.write_str("pre-hire"),
+            Self::UnknownStatus { raw_status } => write!(
+                f,
+                "status `{}` is not mapped; previous lifecycle kept, flagged for review",
+                raw_status.as_deref().unwrap_or("")
+            ),
+            Self::Absent => f.write_str("absent from the latest complete snapshot after having been seen there"),
+            Self::ExternalDomain { domain } => write!(f, "email domain `{domain}` is not one of the company's"),
+            Self::Guest => f.write_str("guest account"),
+            Self::NoSourceOfTruth => f.write_str("no source of truth has a record"),
+        }
+    }
+}
+
+/// A person: records from several connections matched into one identity, with the lifecycle the
+/// policy gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// Stable identity across runs (the first record's `connection:source_id` when first seen).
+    pub key: String,
+    /// Primary email.
+    pub email: Option<String>,
+    /// Every other email address of the person, across sources.
+    pub aliases: Vec<String>,
+    /// Employee number.
+    pub employee_id: Option<String>,
+    /// Given name.
+    pub first_name: Option<String>,
+    /// Family name.
+    pub last_name: Option<String>,
+    /// Name to show.
+    pub display_name: Option<String>,
+    /// Job title.
+    pub role: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// Manager's email (or the source's id for them when their email is unknown).
+    pub manager: Option<String>,
+    /// Status from the deciding source (or the best-ranked record); `None` when no source lists
+    /// them any more.
+    pub status: Option<EmploymentStatus>,
+    /// What the policy makes of them.
+    pub lifecycle: Lifecycle,
+    /// The connection whose say decided the lifecycle.
+    pub decided_by: Option<String>,
+    /// Why.
+    pub rule: Rule,
+    /// Needs a person to look at it (an unmapped status, a mapping problem).
+    pub review: bool,
+    /// Which connection each attribute came from.
+    pub provenance: BTreeMap<Attribute, String>,
+    /// Current source records.
+    pub records: Vec<PersonRecord>,
+    /// Connections whose complete snapshots have listed them at some point.
+    pub seen_in: BTreeSet<String>,
+    /// Whether they have ever been current (a return is `rejoined`, not `joined`).
+    pub was_current: bool,
+}

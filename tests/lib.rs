@@ -1,0 +1,1 @@
+//! Workspace-level end-to-end tests for roster; see `e2e/`.
