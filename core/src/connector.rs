@@ -236,10 +236,10 @@ pub struct UnknownConnector {
 /// The connector with this id.
 pub fn find_connector(id: &str) -> Result<&'static ConnectorDescriptor, UnknownConnector> {
     let all = connectors();
-    all.iter().copied().find(|d| d.id == id).ok_or_else(|| UnknownConnector {
-        id: id.to_owned(),
-        known: all.iter().map(|d| d.id).collect(),
-    })
+    all.iter()
+        .copied()
+        .find(|d| d.id == id)
+        .ok_or_else(|| UnknownConnector { id: id.to_owned(), known: all.iter().map(|d| d.id).collect() })
 }
 
 /// Registers a [`ConnectorKind`] with the host's registry.
@@ -275,4 +275,3 @@ pub async fn collect_users(connector: &dyn Connector) -> Result<Vec<SourceUser>,
 
 /// A boxed future, as the sandbox hooks return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-

@@ -61,8 +61,14 @@ fn describe(e: &jsonschema::ValidationError<'_>) -> String {
         ValidationErrorKind::MinLength { .. } => "must not be empty".to_owned(),
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             // A secret: say which of its forms came closest.
-            let inner: Vec<String> =
-                context.iter().flatten().filter(|e| matches!(e.kind(), ValidationErrorKind::Pattern { .. } | ValidationErrorKind::MinLength { .. })).map(describe).collect();
+            let inner: Vec<String> = context
+                .iter()
+                .flatten()
+                .filter(|e| {
+                    matches!(e.kind(), ValidationErrorKind::Pattern { .. } | ValidationErrorKind::MinLength { .. })
+                })
+                .map(describe)
+                .collect();
             match inner.first() {
                 Some(first) => first.clone(),
                 None => r#"expected a string, { env = "VARIABLE" } or { file = "path" }"#.to_owned(),
@@ -92,8 +98,8 @@ pub fn unmarked_secret_like_properties(schema: &Schema) -> Vec<String> {
     let mut out = Vec::new();
     walk_properties(schema.as_value(), "", &mut |path, prop| {
         let name = path.rsplit('.').next().unwrap_or(path).to_ascii_lowercase();
-        let looks_secret = SECRET_WORDS.iter().any(|w| name.contains(w))
-            && !NOT_SECRET_SUFFIXES.iter().any(|s| name.ends_with(s));
+        let looks_secret =
+            SECRET_WORDS.iter().any(|w| name.contains(w)) && !NOT_SECRET_SUFFIXES.iter().any(|s| name.ends_with(s));
         if looks_secret && prop.get("writeOnly").and_then(Value::as_bool) != Some(true) {
             out.push(path.to_owned());
         }

@@ -89,7 +89,14 @@ impl ConnectorError {
     /// A new error; whether it is retryable follows from its kind until [`Self::retryable`] says
     /// otherwise.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), retryable: kind.is_transient(), status: None, retry_after: None, source: None }
+        Self {
+            kind,
+            message: message.into(),
+            retryable: kind.is_transient(),
+            status: None,
+            retry_after: None,
+            source: None,
+        }
     }
 
     /// Records the HTTP status the vendor answered with.

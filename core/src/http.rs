@@ -209,7 +209,11 @@ impl HttpClient {
             .when(|e: &ConnectorError| e.is_retryable() && e.retry_after().is_none_or(|w| w <= max_wait))
             .adjust(|e: &ConnectorError, planned| e.retry_after().or(planned))
             .notify(|e: &ConnectorError, wait: Duration| {
-                tracing::warn!(call = what, wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "retrying: {e}");
+                tracing::warn!(
+                    call = what,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "retrying: {e}"
+                );
             })
             .await
             .map_err(|e| e.context(what))
@@ -243,7 +247,9 @@ impl HttpClient {
         limit: usize,
         strict: bool,
     ) -> Result<Vec<u8>, ConnectorError> {
-        let mut body = Vec::with_capacity(response.content_length().map_or(8 * 1024, |n| usize::try_from(n).unwrap_or(limit).min(limit)));
+        let mut body = Vec::with_capacity(
+            response.content_length().map_or(8 * 1024, |n| usize::try_from(n).unwrap_or(limit).min(limit)),
+        );
         while let Some(chunk) = response.chunk().await.map_err(|e| self.transport_error(e))? {
             if body.len() + chunk.len() > limit {
                 if strict {
@@ -358,8 +364,13 @@ mod tests {
 
     #[test]
     fn vendor_messages_from_common_shapes() {
-        let f = |body: &str| HttpFailure { status: StatusCode::FORBIDDEN, headers: HeaderMap::new(), body: body.into() }.vendor_message();
-        assert_eq!(f(r#"{"error":{"code":"X","message":"Insufficient privileges"}}"#).unwrap(), "Insufficient privileges");
+        let f = |body: &str| {
+            HttpFailure { status: StatusCode::FORBIDDEN, headers: HeaderMap::new(), body: body.into() }.vendor_message()
+        };
+        assert_eq!(
+            f(r#"{"error":{"code":"X","message":"Insufficient privileges"}}"#).unwrap(),
+            "Insufficient privileges"
+        );
         assert_eq!(f(r#"{"error":"invalid_client","error_description":"AADSTS7000215"}"#).unwrap(), "AADSTS7000215");
         assert_eq!(f(r#"{"title":"Forbidden","detail":"no access"}"#).unwrap(), "no access");
         assert_eq!(f("plain text"), Some("plain text".into()));

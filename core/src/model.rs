@@ -197,9 +197,10 @@ impl FromStr for Lifecycle {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
-            format!("unknown lifecycle `{s}`, expected one of current, past, external, orphan")
-        })
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("unknown lifecycle `{s}`, expected one of current, past, external, orphan"))
     }
 }
 

@@ -218,7 +218,9 @@ impl<'de> Deserialize<'de> for Secret {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Secret, A::Error> {
                 let Some(key) = map.next_key::<String>()? else {
-                    return Err(de::Error::custom(r#"expected { env = "VARIABLE" } or { file = "path" }, found an empty table"#));
+                    return Err(de::Error::custom(
+                        r#"expected { env = "VARIABLE" } or { file = "path" }, found an empty table"#,
+                    ));
                 };
                 let target: String = map.next_value()?;
                 if let Some(extra) = map.next_key::<String>()? {
@@ -236,7 +238,9 @@ impl<'de> Deserialize<'de> for Secret {
                         let (value, full) = scope.read_file(Path::new(&target)).map_err(de::Error::custom)?;
                         Ok(Secret { value, origin: SecretOrigin::File(full) })
                     }
-                    other => Err(de::Error::custom(format!("unknown secret source `{other}`, expected `env` or `file`"))),
+                    other => {
+                        Err(de::Error::custom(format!("unknown secret source `{other}`, expected `env` or `file`")))
+                    }
                 }
             }
         }

@@ -50,9 +50,8 @@ impl Groups<'_> {
             return true;
         }
         if guarded {
-            let conflict = self.idents[ra]
-                .iter()
-                .any(|(ca, ia)| self.idents[rb].iter().any(|(cb, ib)| ca == cb && ia != ib));
+            let conflict =
+                self.idents[ra].iter().any(|(ca, ia)| self.idents[rb].iter().any(|(cb, ib)| ca == cb && ia != ib));
             if conflict {
                 return false;
             }
@@ -85,7 +84,8 @@ pub fn keys(user: &SourceUser, kind: MatchKey) -> Vec<String> {
 /// the groups ordered by their first member; `records` should be in canonical order (by
 /// connection, then source id) for the result to be independent of how sources listed them.
 pub fn match_records(records: &[Rec<'_>], match_on: &[MatchKey]) -> Vec<Vec<usize>> {
-    let mut groups = Groups { parent: (0..records.len()).collect(), idents: records.iter().map(|r| vec![r.identity()]).collect() };
+    let mut groups =
+        Groups { parent: (0..records.len()).collect(), idents: records.iter().map(|r| vec![r.identity()]).collect() };
 
     // Records the source itself ties together (one person, several companies).
     let mut by_identity: HashMap<(usize, &str), usize> = HashMap::new();

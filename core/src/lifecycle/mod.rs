@@ -8,6 +8,8 @@ mod events;
 mod matching;
 mod person;
 mod policy;
+#[cfg(test)]
+mod proptests;
 mod resolve;
 #[cfg(test)]
 mod tests;

@@ -25,11 +25,8 @@ pub struct Snapshot<'a> {
 /// source of truth they were seen in no longer lists them, and dropped otherwise.
 pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) -> Vec<Person> {
     let conns: Vec<&str> = snapshots.iter().map(|s| s.connection).collect();
-    let mut records: Vec<Rec<'_>> = snapshots
-        .iter()
-        .enumerate()
-        .flat_map(|(conn, s)| s.users.iter().map(move |user| Rec { conn, user }))
-        .collect();
+    let mut records: Vec<Rec<'_>> =
+        snapshots.iter().enumerate().flat_map(|(conn, s)| s.users.iter().map(move |user| Rec { conn, user })).collect();
     records.sort_by(|a, b| (a.conn, &a.user.source_id).cmp(&(b.conn, &b.user.source_id)));
     let groups = match_records(&records, &policy.match_on);
 
@@ -96,7 +93,10 @@ impl<'a> Ctx<'a> {
             .collect();
         let needs_managers = records.iter().any(|r| matches!(r.user.manager, Some(ManagerRef::SourceId(_))));
         let email_of = if needs_managers {
-            records.iter().filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))).collect()
+            records
+                .iter()
+                .filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?)))
+                .collect()
         } else {
             HashMap::new()
         };
@@ -139,7 +139,9 @@ impl<'a> Ctx<'a> {
             provenance.insert(Attribute::Manager, self.conns[c].to_owned());
             Some(match m {
                 ManagerRef::Email(e) => e.clone(),
-                ManagerRef::SourceId(id) => self.email_of.get(&(c, id.as_str())).map_or_else(|| id.clone(), |e| (*e).to_owned()),
+                ManagerRef::SourceId(id) => {
+                    self.email_of.get(&(c, id.as_str())).map_or_else(|| id.clone(), |e| (*e).to_owned())
+                }
             })
         });
 
@@ -167,14 +169,16 @@ impl<'a> Ctx<'a> {
             })
             .collect();
 
-        let all_emails: Vec<&str> = email.iter().map(String::as_str).chain(aliases.iter().map(String::as_str)).collect();
+        let all_emails: Vec<&str> =
+            email.iter().map(String::as_str).chain(aliases.iter().map(String::as_str)).collect();
         let all_guest = recs.iter().all(|r| r.user.guest);
         let decision = self.decide(&by_conn, &seen_in, &all_emails, all_guest, prior);
         let problems = recs.iter().any(|r| !r.user.problems.is_empty());
-        let status = decision.status.or_else(|| {
-            self.attr_order[&Attribute::Email].iter().find_map(|c| by_conn.get(c).map(|u| u[0].status))
-        });
-        let key = prior.map_or_else(|| format!("{}:{}", self.conns[recs[0].conn], recs[0].user.source_id), |p| p.key.clone());
+        let status = decision
+            .status
+            .or_else(|| self.attr_order[&Attribute::Email].iter().find_map(|c| by_conn.get(c).map(|u| u[0].status)));
+        let key =
+            prior.map_or_else(|| format!("{}:{}", self.conns[recs[0].conn], recs[0].user.source_id), |p| p.key.clone());
         Person {
             key,
             email,
@@ -223,7 +227,8 @@ impl<'a> Ctx<'a> {
         prior: Option<&Person>,
     ) -> Decision {
         if !self.policy.domains.is_empty() && !emails.is_empty() {
-            let inside = emails.iter().any(|e| e.rsplit_once('@').is_some_and(|(_, d)| self.policy.is_company_domain(d)));
+            let inside =
+                emails.iter().any(|e| e.rsplit_once('@').is_some_and(|(_, d)| self.policy.is_company_domain(d)));
             if !inside {
                 let domain = emails[0].rsplit_once('@').map_or(emails[0], |(_, d)| d).to_lowercase();
                 return Decision::new(Lifecycle::External, None, Rule::ExternalDomain { domain });
@@ -266,7 +271,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn counts_as_current(&self, status: EmploymentStatus) -> bool {
-        status == EmploymentStatus::Active || (status == EmploymentStatus::OnLeave && self.policy.on_leave == OnLeave::Current)
+        status == EmploymentStatus::Active
+            || (status == EmploymentStatus::OnLeave && self.policy.on_leave == OnLeave::Current)
     }
 
     fn by_record_status(&self, c: usize, user: &SourceUser, prior: Option<&Person>) -> Decision {
@@ -289,7 +295,8 @@ impl<'a> Ctx<'a> {
             }
             EmploymentStatus::Unknown => {
                 let lifecycle = prior.map_or(Lifecycle::Past, |p| p.lifecycle);
-                let mut d = Decision::new(lifecycle, Some(c), Rule::UnknownStatus { raw_status: user.raw_status.clone() });
+                let mut d =
+                    Decision::new(lifecycle, Some(c), Rule::UnknownStatus { raw_status: user.raw_status.clone() });
                 d.review = true;
                 d
             }
@@ -354,7 +361,9 @@ impl<'p> PriorIndex<'p> {
 
     fn find(&self, conns: &[&str], recs: &[Rec<'_>], claimed: &[bool]) -> Option<usize> {
         recs.iter()
-            .find_map(|r| self.by_record.get(&(conns[r.conn], r.user.source_id.as_str())).copied().filter(|&i| !claimed[i]))
+            .find_map(|r| {
+                self.by_record.get(&(conns[r.conn], r.user.source_id.as_str())).copied().filter(|&i| !claimed[i])
+            })
             .or_else(|| {
                 recs.iter().find_map(|r| {
                     self.kinds.iter().find_map(|kind| {
