@@ -139,12 +139,22 @@ impl HttpFailure {
 pub type ParseError = fn(&HttpFailure) -> ConnectorError;
 
 /// A `reqwest` client with roster's timeouts, retries and limits.
-#[derive(Debug)]
 pub struct HttpClient {
     client: reqwest::Client,
     options: HttpOptions,
     redact: Vec<String>,
     requests: AtomicU64,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the redaction list: it holds the secrets themselves.
+        f.debug_struct("HttpClient")
+            .field("options", &self.options)
+            .field("redacting", &self.redact.len())
+            .field("requests", &self.requests())
+            .finish_non_exhaustive()
+    }
 }
 
 impl HttpClient {
@@ -338,6 +348,14 @@ pub fn parse_base_url(raw: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_shows_the_secrets_it_scrubs() {
+        let client = HttpClient::new(HttpOptions::fast()).unwrap().redacting([&Secret::new("hunter2-password")]);
+        let shown = format!("{client:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("redacting: 1"), "{shown}");
+    }
 
     #[test]
     fn https_required_except_loopback() {
