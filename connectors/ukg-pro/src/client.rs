@@ -1,0 +1,363 @@
+//! HTTP calls to UKG Pro's REST personnel API: authentication, paging and error mapping.
+//!
+//! Every request carries `Authorization: Basic base64(username:password)`,
+//! `US-Customer-Api-Key` and `Accept: application/json`; there is no token to fetch. The User API
+//! key belongs to UKG's SOAP login service and is never sent.
+
+use reqwest::header::{ACCEPT, HeaderMap, LINK};
+use roster_core::http::{HttpClient, HttpFailure, HttpOptions, ParseError};
+use roster_core::paging::PageGuard;
+use roster_core::{ConnectorError, ErrorKind};
+use serde::de::DeserializeOwned;
+
+use crate::credentials::Settings;
+
+/// Where UKG's Web Service permissions are granted, for messages.
+pub(crate) const GRANT_WHERE: &str = "System Configuration > Security > Service Account Administration";
+
+/// The message for refused credentials.
+pub(crate) const REFUSED: &str =
+    "ukg refused the credentials: check Account User Name, Account Password and Customer API key";
+
+/// The endpoints the sync reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `/personnel/v1/person-details`: names and email addresses.
+    PersonDetails,
+    /// `/personnel/v1/employment-details`: status, job, dates, supervisor, org levels.
+    EmploymentDetails,
+}
+
+impl Endpoint {
+    /// Both endpoints, in the order a check probes them.
+    pub const ALL: [Self; 2] = [Self::PersonDetails, Self::EmploymentDetails];
+
+    /// The path below the API host.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::PersonDetails => "/personnel/v1/person-details",
+            Self::EmploymentDetails => "/personnel/v1/employment-details",
+        }
+    }
+
+    /// The short name used in messages (`person-details`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PersonDetails => "person-details",
+            Self::EmploymentDetails => "employment-details",
+        }
+    }
+
+    /// The Web Service permission (View) the service account needs for this endpoint.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Self::PersonDetails => "Employee Person Details",
+            Self::EmploymentDetails => "Personnel Integration",
+        }
+    }
+
+    /// What a check probe of this endpoint requires, in UKG's words.
+    pub fn requires(self) -> String {
+        format!("Web Service permission \"{}\" (View)", self.permission())
+    }
+
+    /// What to tell the admin to grant when this endpoint refuses us.
+    pub(crate) fn grant(self) -> String {
+        format!("grant the service account the {} in {GRANT_WHERE}", self.requires())
+    }
+
+    /// `parse_error` for this endpoint (a 403 names the endpoint's own permission).
+    fn parse_error(self) -> ParseError {
+        match self {
+            Self::PersonDetails => |f| parse_error(Endpoint::PersonDetails, f),
+            Self::EmploymentDetails => |f| parse_error(Endpoint::EmploymentDetails, f),
+        }
+    }
+}
+
+/// Maps an error answer of `endpoint` to an error an admin can act on.
+pub(crate) fn parse_error(endpoint: Endpoint, failure: &HttpFailure) -> ConnectorError {
+    let status = failure.status.as_u16();
+    let said = vendor_text(failure).map(|t| format!(" (ukg said: {t})")).unwrap_or_default();
+    let (kind, message) = match status {
+        401 => (ErrorKind::Unauthenticated, format!("{REFUSED}{said}")),
+        403 => (
+            ErrorKind::PermissionDenied,
+            format!(
+                "ukg denied access to {}: {}; ukg answers 403 to wrong credentials too on some tenants{said}",
+                endpoint.name(),
+                endpoint.grant()
+            ),
+        ),
+        404 => (
+            ErrorKind::NotFound,
+            format!(
+                "ukg has no {} at this host: check the API Host URL (System Configuration > Security > Web Services){said}",
+                endpoint.path()
+            ),
+        ),
+        429 => (ErrorKind::RateLimited, format!("ukg's rate limit was reached and retries did not get through{said}")),
+        500..=599 => (ErrorKind::Unavailable, format!("ukg failed with HTTP {}{said}", failure.status)),
+        _ => return failure.default_error(),
+    };
+    ConnectorError::new(kind, message).with_status(status)
+}
+
+/// UKG's explanation from an error body (`title`, `detail`, `message`, `errors`), if it gave one.
+fn vendor_text(failure: &HttpFailure) -> Option<String> {
+    let text = failure.vendor_message();
+    if text.is_some() {
+        return text;
+    }
+    // `errors` as a list of strings, or as ASP.NET's `{ "field": ["message"] }`.
+    let json: serde_json::Value = serde_json::from_str(failure.body.trim()).ok()?;
+    let errors = json.get("errors")?;
+    let first = match errors {
+        serde_json::Value::Array(items) => items.first(),
+        serde_json::Value::Object(fields) => fields.values().next(),
+        _ => None,
+    }?;
+    let first = first.as_array().and_then(|a| a.first()).unwrap_or(first);
+    first.as_str().filter(|s| !s.is_empty()).map(|s| s.chars().take(300).collect())
+}
+
+/// A UKG Pro REST client for one connection.
+pub struct UkgClient {
+    http: HttpClient,
+    settings: Settings,
+}
+
+impl std::fmt::Debug for UkgClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not derived: `HttpClient`'s own `Debug` lists the values it redacts, i.e. the secrets.
+        f.debug_struct("UkgClient").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl UkgClient {
+    /// A client with these settings; every secret is scrubbed from error texts.
+    pub fn new(settings: Settings, options: HttpOptions) -> Result<Self, ConnectorError> {
+        let http = HttpClient::new(options)?.redacting([&settings.password, &settings.customer_api_key]);
+        Ok(Self { http, settings })
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.http.requests()
+    }
+
+    /// Fetches one page of `endpoint`: its rows and whether it says it is the last.
+    pub async fn page<T: DeserializeOwned>(
+        &self,
+        endpoint: Endpoint,
+        page: u32,
+        per_page: u32,
+    ) -> Result<Page<T>, ConnectorError> {
+        let url = format!("{}{}", self.settings.base_url, endpoint.path());
+        let what = format!("{} page {page}", endpoint.name());
+        let response = self
+            .http
+            .send(
+                &what,
+                || {
+                    self.http
+                        .client()
+                        .get(&url)
+                        .query(&[("page", page), ("per_Page", per_page)])
+                        .basic_auth(&self.settings.username, Some(self.settings.password.expose()))
+                        .header("US-Customer-Api-Key", self.settings.customer_api_key.expose())
+                        .header(ACCEPT, "application/json")
+                },
+                endpoint.parse_error(),
+            )
+            .await?;
+        let rows: Vec<T> = serde_json::from_slice(&response.body).map_err(|e| {
+            // serde's own message can quote the body, and the body holds PII: say only where.
+            ConnectorError::new(
+                ErrorKind::InvalidResponse,
+                format!(
+                    "{what}: the answer is not a JSON array of rows (invalid {} at line {} column {})",
+                    match e.classify() {
+                        serde_json::error::Category::Data => "content",
+                        _ => "JSON",
+                    },
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        let last = rows.is_empty()
+            || rows.len() < usize::try_from(per_page).unwrap_or(usize::MAX)
+            || link_next(&response.headers) == Some(false);
+        Ok(Page { rows, last, body: response.body })
+    }
+
+    /// Pages through `endpoint`, `settings.page_size` rows at a time.
+    pub fn pages<T: DeserializeOwned>(&self, endpoint: Endpoint) -> Pages<'_, T> {
+        Pages {
+            client: self,
+            endpoint,
+            guard: PageGuard::new(endpoint.name(), self.http.options().max_pages),
+            done: false,
+            _rows: std::marker::PhantomData,
+        }
+    }
+}
+
+/// One page of rows.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The rows, in the order UKG sent them.
+    pub rows: Vec<T>,
+    /// Whether this page ends the listing.
+    pub last: bool,
+    /// The raw body, to detect a page that repeats.
+    body: Vec<u8>,
+}
+
+/// A listing of one endpoint, page after page, bounded and checked for repeats.
+#[derive(Debug)]
+pub struct Pages<'a, T> {
+    client: &'a UkgClient,
+    endpoint: Endpoint,
+    guard: PageGuard,
+    done: bool,
+    _rows: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<T: DeserializeOwned> Pages<'_, T> {
+    /// The next page's rows and its number, or `None` once the listing is complete.
+    ///
+    /// The end is any of: an empty page; a page shorter than `per_Page`; a response whose `Link`
+    /// header has no `rel="next"`. A response with no `Link` header at all says nothing (some
+    /// tenants never send one), so the next page is asked for and the end is found by size.
+    pub async fn next(&mut self) -> Result<Option<(u32, Vec<T>)>, ConnectorError> {
+        if self.done {
+            return Ok(None);
+        }
+        let number = self.guard.next_page()?;
+        let page = self.client.page(self.endpoint, number, self.client.settings.page_size).await?;
+        self.done = page.last;
+        if page.rows.is_empty() {
+            return Ok(None);
+        }
+        self.guard.body(&page.body)?;
+        Ok(Some((number, page.rows)))
+    }
+}
+
+/// What the `Link` headers say about a next page: `None` when there is no `Link` header,
+/// `Some(true)` when one has `rel="next"`, `Some(false)` when they have none.
+pub(crate) fn link_next(headers: &HeaderMap) -> Option<bool> {
+    let mut seen = false;
+    for value in headers.get_all(LINK) {
+        seen = true;
+        let Ok(value) = value.to_str() else { continue };
+        if split_links(value).any(|link| link_rels(link).any(|rel| rel.eq_ignore_ascii_case("next"))) {
+            return Some(true);
+        }
+    }
+    seen.then_some(false)
+}
+
+/// Splits `<a>; rel="x", <b>; rel="y"` at the commas outside `<...>` and quotes.
+fn split_links(value: &str) -> impl Iterator<Item = &str> {
+    let mut parts = Vec::new();
+    let (mut start, mut in_url, mut in_quote) = (0, false, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            '<' if !in_quote => in_url = true,
+            '>' if !in_quote => in_url = false,
+            '"' if !in_url => in_quote = !in_quote,
+            ',' if !in_url && !in_quote => {
+                parts.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&value[start..]);
+    parts.into_iter()
+}
+
+/// The relation types of one link-value (`rel` may list several, space-separated).
+fn link_rels(link: &str) -> impl Iterator<Item = &str> {
+    let params = link.rsplit_once('>').map_or("", |(_, p)| p);
+    params
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .filter(|(name, _)| name.trim().eq_ignore_ascii_case("rel"))
+        .flat_map(|(_, v)| v.trim().trim_matches('"').split_ascii_whitespace())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::StatusCode;
+
+    fn links(values: &[&str]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append(LINK, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn link_headers_say_next_or_not_or_nothing() {
+        assert_eq!(link_next(&HeaderMap::new()), None, "no Link header is no signal");
+        let next = r#"<https://h/personnel/v1/person-details?page=2&per_Page=10>; rel="next""#;
+        assert_eq!(link_next(&links(&[next])), Some(true));
+        assert_eq!(
+            link_next(&links(&[r#"<https://h/x?page=1>; rel="first", <https://h/x?a=1,2>; rel=next"#])),
+            Some(true)
+        );
+        assert_eq!(link_next(&links(&[r#"<https://h/x?page=1>; rel="prev last""#])), Some(false));
+        assert_eq!(link_next(&links(&[r#"<https://h/x?rel=next>; rel="first""#])), Some(false), "the URL is not a rel");
+        assert_eq!(link_next(&links(&[r#"<https://h/x>; rel="first""#, r#"<https://h/y>; REL="Next""#])), Some(true));
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let settings = Settings {
+            base_url: "https://service4.ultipro.com".into(),
+            username: "svc".into(),
+            password: roster_core::Secret::new("pass-word-123"),
+            customer_api_key: roster_core::Secret::new("AB12C"),
+            page_size: 10,
+            department_org_level: 1,
+        };
+        let text = format!("{:?}", UkgClient::new(settings, HttpOptions::fast()).unwrap());
+        assert!(text.contains("svc") && !text.contains("pass-word-123") && !text.contains("AB12C"), "{text}");
+    }
+
+    fn failure(status: u16, body: &str) -> HttpFailure {
+        HttpFailure { status: StatusCode::from_u16(status).unwrap(), headers: HeaderMap::new(), body: body.into() }
+    }
+
+    #[test]
+    fn errors_name_what_to_fix() {
+        let e = parse_error(Endpoint::PersonDetails, &failure(401, ""));
+        assert_eq!((e.kind(), e.message()), (ErrorKind::Unauthenticated, REFUSED));
+        let e = parse_error(Endpoint::EmploymentDetails, &failure(403, r#"{"title":"Forbidden"}"#));
+        assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+        assert!(e.message().contains(r#""Personnel Integration" (View)"#), "{e}");
+        assert!(e.message().contains("Service Account Administration") && e.message().contains("Forbidden"), "{e}");
+        let e = parse_error(Endpoint::PersonDetails, &failure(403, ""));
+        assert!(e.message().contains(r#""Employee Person Details" (View)"#), "{e}");
+        let e = parse_error(Endpoint::PersonDetails, &failure(404, ""));
+        assert!(e.kind() == ErrorKind::NotFound && e.message().contains("API Host URL"), "{e}");
+        let e = parse_error(Endpoint::PersonDetails, &failure(429, ""));
+        assert!(e.kind() == ErrorKind::RateLimited && e.is_retryable());
+        let e = parse_error(Endpoint::PersonDetails, &failure(503, r#"{"errors":["down for maintenance"]}"#));
+        assert!(e.kind() == ErrorKind::Unavailable && e.is_retryable() && e.message().contains("maintenance"), "{e}");
+        let e = parse_error(Endpoint::PersonDetails, &failure(400, r#"{"errors":{"per_Page":["too large"]}}"#));
+        assert_eq!(e.kind(), ErrorKind::Rejected);
+        assert_eq!(vendor_text(&failure(400, r#"{"errors":{"per_Page":["too large"]}}"#)).unwrap(), "too large");
+    }
+}

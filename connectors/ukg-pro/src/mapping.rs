@@ -1,0 +1,287 @@
+//! person-details + employment-details rows -> [`SourceUser`]s. Pure: no I/O, `today` is given.
+//!
+//! The two endpoints page independently and promise no order, so one side has to be held while
+//! the other streams past. [`Join`] holds the employment side, reduced to the fields roster maps
+//! (one compact [`Employment`] per row, about half a kilobyte), and maps each person-details page
+//! as it arrives. What is left once every person row went by are employment rows with no person
+//! row; [`Join::finish`] emits them too, with a problem noted: a dropped record would read as a
+//! person who left.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use roster_core::model::parse_vendor_date;
+use roster_core::{EmploymentStatus, ManagerRef, SourceUser};
+
+use crate::models::{EmploymentRow, PersonRow};
+
+/// What the mapping needs besides the rows.
+#[derive(Debug, Clone, Copy)]
+pub struct MapOptions {
+    /// The day a hire date must be after to make a pre-hire, and a termination date to be pending.
+    pub today: NaiveDate,
+    /// Which `orgLevelNCode` (1 to 4) is the department.
+    pub department_org_level: u8,
+}
+
+/// A row whose company id or employee id is missing: it cannot be joined or given a stable source
+/// id, so the listing fails instead of guessing (the message names the row, never its content).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("row {row} has no {key}; ukg should never send that, so the listing stops rather than guess who it is")]
+pub struct MissingId {
+    /// Index of the row in its page, from 1.
+    pub row: usize,
+    /// The missing key, as UKG spells it on that endpoint.
+    pub key: &'static str,
+}
+
+/// The fields of one employment-details row that the mapping uses, and nothing else (its ids are
+/// the key it is held under).
+#[derive(Debug, Clone)]
+pub struct Employment {
+    employee_number: Option<Box<str>>,
+    status_code: Option<Box<str>>,
+    role: Option<Box<str>>,
+    role_code: Option<Box<str>>,
+    supervisor_id: Option<Box<str>>,
+    department: Option<Box<str>>,
+    original_hire_date: Option<Box<str>>,
+    last_hire_date: Option<Box<str>>,
+    date_of_termination: Option<Box<str>>,
+}
+
+/// The join key: (company id, employee id) in upper case.
+///
+/// UKG's ids are matched without regard to case, so they are also *written* in one case (upper,
+/// as UKG writes them): a record's source id, and the manager references that point at it, stay
+/// the same whichever endpoint's casing they were built from.
+type Key = (Box<str>, Box<str>);
+
+fn key(company_id: &str, employee_id: &str) -> Key {
+    (company_id.to_uppercase().into(), employee_id.to_uppercase().into())
+}
+
+/// Joins person rows to employment rows on (company id, employee id), without regard to case.
+#[derive(Debug)]
+pub struct Join {
+    options: MapOptions,
+    // A BTreeMap, not a HashMap: the rows left at the end come out in a stable order.
+    employment: BTreeMap<Key, Employment>,
+}
+
+impl Join {
+    /// An empty join.
+    pub fn new(options: MapOptions) -> Self {
+        Self { options, employment: BTreeMap::new() }
+    }
+
+    /// Employment rows held and not yet joined.
+    pub fn pending(&self) -> usize {
+        self.employment.len()
+    }
+
+    /// Holds one page of employment rows. A row repeated (same key) replaces the earlier one.
+    pub fn add_employment(&mut self, rows: Vec<EmploymentRow>) -> Result<(), MissingId> {
+        let level = usize::from(self.options.department_org_level.clamp(1, 4)) - 1;
+        for (i, row) in rows.into_iter().enumerate() {
+            let company_id = row.company_id.ok_or(MissingId { row: i + 1, key: "companyID" })?;
+            let employee_id = row.employee_id.ok_or(MissingId { row: i + 1, key: "employeeID" })?;
+            let [o1, o2, o3, o4] = row.org_level_codes;
+            let department = [o1, o2, o3, o4].into_iter().nth(level).flatten();
+            let held = Employment {
+                employee_number: row.employee_number.map(Into::into),
+                status_code: row.employee_status_code.map(Into::into),
+                role: row.job_title.or(row.job_description).map(Into::into),
+                role_code: row.primary_job_code.map(Into::into),
+                supervisor_id: row.supervisor_id.map(Into::into),
+                department: department.map(Into::into),
+                original_hire_date: row.original_hire_date.map(Into::into),
+                last_hire_date: row.last_hire_date.map(Into::into),
+                date_of_termination: row.date_of_termination.map(Into::into),
+            };
+            self.employment.insert(key(&company_id, &employee_id), held);
+        }
+        Ok(())
+    }
+
+    /// Maps one page of person rows, each with its employment row if one is held (which is then
+    /// released: memory shrinks as the listing goes).
+    pub fn map_persons(&mut self, rows: Vec<PersonRow>) -> Result<Vec<SourceUser>, MissingId> {
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, person) in rows.into_iter().enumerate() {
+            let company_id = person.company_id.as_deref().ok_or(MissingId { row: i + 1, key: "companyId" })?;
+            let employee_id = person.employee_id.as_deref().ok_or(MissingId { row: i + 1, key: "employeeId" })?;
+            let key = key(company_id, employee_id);
+            let employment = self.employment.remove(&key);
+            out.push(map_user(&key, Some(&person), employment.as_ref(), self.options));
+        }
+        Ok(out)
+    }
+
+    /// The employment rows no person row claimed, mapped (they are people too).
+    pub fn finish(self) -> impl Iterator<Item = SourceUser> {
+        let options = self.options;
+        self.employment.into_iter().map(move |(key, e)| map_user(&key, None, Some(&e), options))
+    }
+}
+
+/// Maps whole listings at once: for tests and fixtures; the connector streams through [`Join`].
+pub fn map_all(
+    persons: Vec<PersonRow>,
+    employment: Vec<EmploymentRow>,
+    options: MapOptions,
+) -> Result<Vec<SourceUser>, MissingId> {
+    let mut join = Join::new(options);
+    join.add_employment(employment)?;
+    let mut users = join.map_persons(persons)?;
+    users.extend(join.finish());
+    Ok(users)
+}
+
+/// Maps one record, known by its join key.
+fn map_user(
+    (company_id, employee_id): &Key,
+    person: Option<&PersonRow>,
+    employment: Option<&Employment>,
+    options: MapOptions,
+) -> SourceUser {
+    let mut user = SourceUser { source_id: format!("{company_id}/{employee_id}"), ..SourceUser::default() };
+    match person {
+        Some(p) => map_person(&mut user, p),
+        None => user.problems.push("no person-details row: no name or email address".into()),
+    }
+    match employment {
+        Some(e) => map_employment(&mut user, company_id, e, options.today),
+        None => user.problems.push("no employment-details row: status, job and dates unknown".into()),
+    }
+    if user.employee_id.is_none() {
+        user.employee_id = Some(employee_id.to_string());
+    }
+    user
+}
+
+fn map_person(user: &mut SourceUser, p: &PersonRow) {
+    user.person_id.clone_from(&p.person_id);
+    user.email.clone_from(&p.email_address);
+    if let Some(alt) = &p.email_address_alternate
+        && user.email.as_deref().is_none_or(|e| !e.eq_ignore_ascii_case(alt))
+    {
+        user.aliases.push(alt.clone());
+    }
+    user.first_name = p.preferred_name.clone().or_else(|| p.first_name.clone());
+    user.last_name.clone_from(&p.last_name);
+    let display = [user.first_name.as_deref(), user.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
+    user.display_name = (!display.is_empty()).then(|| display.join(" "));
+}
+
+fn map_employment(user: &mut SourceUser, company_id: &str, e: &Employment, today: NaiveDate) {
+    let text = |v: &Option<Box<str>>| v.as_deref().map(str::to_owned);
+    user.employee_id = text(&e.employee_number);
+    user.role = text(&e.role);
+    user.role_code = text(&e.role_code);
+    user.department = text(&e.department);
+    user.manager =
+        e.supervisor_id.as_deref().map(|s| ManagerRef::SourceId(format!("{company_id}/{}", s.to_uppercase())));
+    let mut date = |key: &str, raw: &Option<Box<str>>| {
+        let raw = raw.as_deref()?;
+        let day = parse_vendor_date(raw);
+        if day.is_none() {
+            user.problems.push(format!("{key} `{raw}` is not a date"));
+        }
+        day
+    };
+    let last_hire = date("lastHireDate", &e.last_hire_date);
+    let original_hire = date("originalHireDate", &e.original_hire_date);
+    let termination = date("dateOfTermination", &e.date_of_termination);
+    user.hire_date = last_hire.or(original_hire);
+    user.termination_date = termination;
+    user.raw_status = text(&e.status_code);
+    user.status = status(e.status_code.as_deref(), user.hire_date, termination, today, &mut user.problems);
+}
+
+/// The status a letter means, given the dates. Anything unrecognised is unknown, never active.
+fn status(
+    code: Option<&str>,
+    hire: Option<NaiveDate>,
+    termination: Option<NaiveDate>,
+    today: NaiveDate,
+    problems: &mut Vec<String>,
+) -> EmploymentStatus {
+    let by_letter = match code {
+        Some("A") => EmploymentStatus::Active,
+        Some("L" | "S" | "O") => EmploymentStatus::OnLeave,
+        Some("R" | "T") => EmploymentStatus::Terminated,
+        Some(other) => {
+            problems.push(format!("unknown employeeStatusCode `{other}`: status unknown (never assumed active)"));
+            return EmploymentStatus::Unknown;
+        }
+        None => {
+            problems.push("no employeeStatusCode: status unknown".into());
+            return EmploymentStatus::Unknown;
+        }
+    };
+    if hire.is_some_and(|d| d > today) {
+        // Hired, not started: UKG keeps the letter (usually A) until the day comes.
+        return EmploymentStatus::PreHire;
+    }
+    match termination {
+        // A pending termination: the notes say a future dateOfTermination is pending, so the
+        // person works until that day whatever letter UKG already shows. The raw letter is kept
+        // beside the status, and the first sync after the day maps it to terminated (a `left`).
+        Some(day) if day > today && by_letter == EmploymentStatus::Terminated => EmploymentStatus::Active,
+        _ => by_letter,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap()
+    }
+
+    fn of(code: Option<&str>, hire: Option<&str>, term: Option<&str>) -> (EmploymentStatus, Vec<String>) {
+        let mut problems = Vec::new();
+        let d = |s: Option<&str>| s.and_then(parse_vendor_date);
+        (status(code, d(hire), d(term), today(), &mut problems), problems)
+    }
+
+    #[test]
+    fn letters_map_as_documented() {
+        use EmploymentStatus::{Active, OnLeave, Terminated, Unknown};
+        for (code, want) in
+            [("A", Active), ("L", OnLeave), ("S", OnLeave), ("O", OnLeave), ("R", Terminated), ("T", Terminated)]
+        {
+            assert_eq!(of(Some(code), Some("2020-01-01"), None), (want, vec![]), "{code}");
+        }
+        for code in ["X", "a", "AA"] {
+            let (s, problems) = of(Some(code), None, None);
+            assert_eq!(s, Unknown, "{code}");
+            assert!(problems[0].contains(&format!("`{code}`")), "{problems:?}");
+        }
+        assert_eq!(of(None, None, None).0, Unknown);
+    }
+
+    #[test]
+    fn dates_make_pre_hires_and_pending_terminations() {
+        use EmploymentStatus::{Active, OnLeave, PreHire, Terminated, Unknown};
+        assert_eq!(of(Some("A"), Some("2026-06-02T00:00:00"), None).0, PreHire);
+        assert_eq!(of(Some("A"), Some("2026-06-01T00:00:00"), None).0, Active, "starting today is active");
+        assert_eq!(of(Some("A"), None, Some("2026-07-01T00:00:00")).0, Active);
+        assert_eq!(of(Some("L"), None, Some("2026-07-01T00:00:00")).0, OnLeave);
+        assert_eq!(of(Some("T"), None, Some("2026-05-01T00:00:00")).0, Terminated);
+        assert_eq!(of(Some("T"), None, Some("2026-07-01T00:00:00")), (Active, vec![]), "pending: works until the day");
+        assert_eq!(of(Some("X"), Some("2026-07-01"), None).0, Unknown, "an unknown letter stays unknown");
+    }
+
+    #[test]
+    fn rows_without_ids_fail_the_listing() {
+        let options = MapOptions { today: today(), department_org_level: 1 };
+        let person = PersonRow { employee_id: Some("K1".into()), ..PersonRow::default() };
+        let err = map_all(vec![person], vec![], options).unwrap_err();
+        assert_eq!(err, MissingId { row: 1, key: "companyId" });
+        let employment = EmploymentRow { company_id: Some("C1".into()), ..EmploymentRow::default() };
+        assert_eq!(map_all(vec![], vec![employment], options).unwrap_err().key, "employeeID");
+    }
+}
