@@ -6,6 +6,9 @@
 //! built because `roster-host` has integration tests of its own). Running this crate alone
 //! (`cargo test -p roster-tests`) after changing the host needs `cargo build -p roster-host` first.
 
+// Test support: every helper panics on purpose, with a message, when the test cannot go on.
+#![expect(clippy::missing_panics_doc, reason = "test helpers fail the test by panicking")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -47,8 +50,20 @@ impl From<Output> for Run {
 impl Run {
     /// Panics with everything printed unless the run exited with `code`.
     #[track_caller]
+    #[expect(
+        clippy::must_use_candidate,
+        clippy::return_self_not_must_use,
+        reason = "asserting is the point; the result is for chaining"
+    )]
     pub fn expect_code(self, code: i32) -> Self {
-        assert_eq!(self.code, Some(code), "roster exited with {:?}\n--- stdout\n{}\n--- stderr\n{}", self.code, self.stdout, self.stderr);
+        assert_eq!(
+            self.code,
+            Some(code),
+            "roster exited with {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
         self
     }
 

@@ -1,1 +1,16 @@
-//! e2e
+//! End-to-end tests: an admin's view of roster, driving the `roster` binary against vendor
+//! sandboxes served in-process over real HTTP on loopback.
+
+mod ukg;
+
+use roster_core::sandbox::Org;
+
+/// A generated organisation for today (the binary decides pre-hires against the real date too).
+fn org(people: usize) -> Org {
+    Org::generate(people, 42, chrono::Utc::now().date_naive())
+}
+
+/// A multi-threaded runtime that serves sandboxes while the test thread runs `roster`.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime")
+}
