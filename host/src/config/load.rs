@@ -33,16 +33,24 @@ impl Collector<'_> {
         self.push(Severity::Error, path, message);
     }
 
-    /// Deserializes one section, reporting the first problem in it at its key path.
+    /// Deserializes one section, reporting every problem in it: a key that fails is reported,
+    /// dropped, and the rest tried again (so one typo does not hide the next).
     fn section<T: DeserializeOwned + Default>(&mut self, name: &str, value: Option<&toml::Value>) -> T {
         let Some(value) = value else { return T::default() };
-        match serde_path_to_error::deserialize::<_, T>(value.clone()) {
-            Ok(v) => v,
-            Err(e) => {
-                let inner = e.path().to_string();
-                let path = if inner == "." { name.to_owned() } else { format!("{name}.{inner}") };
-                self.error(&path, e.into_inner().message().to_owned());
-                T::default()
+        let mut value = value.clone();
+        loop {
+            match serde_path_to_error::deserialize::<_, T>(value.clone()) {
+                Ok(v) => return v,
+                Err(e) => {
+                    let inner = e.path().to_string();
+                    let path = if inner == "." { name.to_owned() } else { format!("{name}.{inner}") };
+                    self.error(&path, e.into_inner().message().to_owned());
+                    let first = inner.split(['.', '[']).next().unwrap_or_default().to_owned();
+                    let removed = value.as_table_mut().and_then(|table| table.remove(&first));
+                    if removed.is_none() {
+                        return T::default();
+                    }
+                }
             }
         }
     }
@@ -105,7 +113,12 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     }
     let base_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let connections = connections(&mut c, table.get("connections"), &base_dir);
-    check_lifecycle(&mut c, &lifecycle, &connections);
+    let written: Vec<String> = table
+        .get("connections")
+        .and_then(toml::Value::as_table)
+        .map(|t| t.keys().cloned().collect())
+        .unwrap_or_default();
+    check_lifecycle(&mut c, &lifecycle, &connections, &written);
 
     let has_errors = c.problems.iter().any(|p| p.severity == Severity::Error);
     c.problems.sort_by_key(|p| (p.severity == Severity::Warning, p.line));
@@ -182,8 +195,10 @@ fn connections(c: &mut Collector<'_>, value: Option<&toml::Value>, base_dir: &Pa
     out
 }
 
-fn check_lifecycle(c: &mut Collector<'_>, lifecycle: &LifecycleConfig, connections: &[Connection]) {
-    let names: Vec<&str> = connections.iter().map(|x| x.name.as_str()).collect();
+/// Checks `[lifecycle]` against the connections written in the file (`written`), whether or not
+/// they loaded: a connection with a bad password is still a connection.
+fn check_lifecycle(c: &mut Collector<'_>, lifecycle: &LifecycleConfig, connections: &[Connection], written: &[String]) {
+    let names: Vec<&str> = written.iter().map(String::as_str).collect();
     let known = || {
         if names.is_empty() {
             "no connections are configured".to_owned()
@@ -197,6 +212,7 @@ fn check_lifecycle(c: &mut Collector<'_>, lifecycle: &LifecycleConfig, connectio
             c.error("lifecycle.sources", format!("`{source}` is listed twice"));
         }
         match connections.iter().find(|x| &x.name == source) {
+            None if names.contains(&source.as_str()) => {}
             None => c.error("lifecycle.sources", format!("`{source}` is not a connection ({})", known())),
             Some(x) if !x.descriptor.capabilities.lifecycle_source => c.error(
                 "lifecycle.sources",
