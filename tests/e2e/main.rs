@@ -1,7 +1,12 @@
 //! End-to-end tests: an admin's view of roster, driving the `roster` binary against vendor
 //! sandboxes served in-process over real HTTP on loopback.
 
+mod three_sources;
 mod ukg;
+
+// Link every connector so the registry (and its sandbox hooks) holds all three.
+use roster_entra_id as _;
+use roster_google_workspace as _;
 
 use roster_core::sandbox::Org;
 
