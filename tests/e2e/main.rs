@@ -1,6 +1,9 @@
 //! End-to-end tests: an admin's view of roster, driving the `roster` binary against vendor
 //! sandboxes served in-process over real HTTP on loopback.
 
+// Helpers shared by tests fail the test by panicking, like the tests themselves.
+#![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
+
 mod three_sources;
 mod ukg;
 

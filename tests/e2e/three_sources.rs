@@ -2,6 +2,7 @@
 //! letting the source of truth decide.
 
 use std::collections::{BTreeSet, HashMap};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use roster_core::EmploymentStatus;
@@ -30,12 +31,12 @@ fn serve_all(
             "google-workspace" => "google",
             other => panic!("unexpected connector {other}"),
         };
-        toml.push_str(&format!("[connections.{name}]\n{}\n", sandbox.connection_toml));
+        let _ = writeln!(toml, "[connections.{name}]\n{}", sandbox.connection_toml);
         urls.insert(name, sandbox.base_url.clone());
         running.push(sandbox);
     }
     toml.push_str(&extra(&urls));
-    toml.push_str(&format!("\n[lifecycle]\n{lifecycle}\ndomains = [\"{}\"]\n", org.domain));
+    let _ = writeln!(toml, "\n[lifecycle]\n{lifecycle}\ndomains = [\"{}\"]", org.domain);
     let work = Workdir::new();
     work.config(&toml);
     (work, running)
