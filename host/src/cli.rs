@@ -66,6 +66,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = UsersFormat::Table)]
         format: UsersFormat,
     },
+    /// See roster work in seconds: sandboxes of every vendor, a generated company, the whole flow.
+    Demo {
+        /// People in the generated organisation.
+        #[arg(long, default_value_t = 2000)]
+        people: usize,
+        /// Seed of the generated organisation.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Serve sandboxes of every vendor on loopback and print a configuration that points at them.
     Sandbox {
         /// People in the generated organisation.

@@ -11,6 +11,7 @@ use roster_ukg_pro as _;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod output;
 pub mod store;
@@ -39,6 +40,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             sync::run(&config, &mut store, &selected, force).await
         }
         Command::Users { lifecycle, format } => commands::users(&db(), lifecycle, format),
+        Command::Demo { people, seed } => demo::run(people, seed, cli.db.clone()).await,
         Command::Sandbox { people, port, seed } => commands::sandbox(people, port, seed).await,
     }
 }

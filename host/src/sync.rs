@@ -163,17 +163,23 @@ async fn sync_one(
     (index, outcome)
 }
 
+/// The last complete snapshot of every configured connection that has one, in file order.
+pub fn load_snapshots<'c>(config: &'c Config, store: &Store) -> Result<Vec<(&'c str, Vec<SourceUser>)>> {
+    let mut snapshots = Vec::new();
+    for c in &config.connections {
+        if let Some(users) = store.snapshot(&c.name)? {
+            snapshots.push((c.name.as_str(), users));
+        }
+    }
+    Ok(snapshots)
+}
+
 /// Resolves every person from the stored snapshots with the configuration's policy, checks
 /// `max_left_percent`, and writes people and events. The first resolution of a database is a
 /// baseline: it fires no events.
 pub fn resolve_people(config: &Config, store: &mut Store, force: bool) -> Result<()> {
     let policy = config.policy();
-    let mut snapshots: Vec<(&str, Vec<SourceUser>)> = Vec::new();
-    for c in &config.connections {
-        if let Some(users) = store.snapshot(&c.name)? {
-            snapshots.push((&c.name, users));
-        }
-    }
+    let snapshots = load_snapshots(config, store)?;
     let views: Vec<Snapshot<'_>> = snapshots.iter().map(|(c, u)| Snapshot { connection: c, users: u }).collect();
     let prior = store.people()?;
     let baseline = store.resolved_at()?.is_none();

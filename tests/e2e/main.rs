@@ -4,6 +4,7 @@
 // Helpers shared by tests fail the test by panicking, like the tests themselves.
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
 
+mod demo;
 mod three_sources;
 mod ukg;
 

@@ -78,6 +78,13 @@ pub struct Event {
     pub after: PersonState,
 }
 
+/// Whether two attribute values say the same thing: sources differ in case and spacing
+/// (`ENGINEERING` as a UKG org code, `Engineering` in Entra), which is not a move.
+fn same(a: Option<&str>, b: Option<&str>) -> bool {
+    let norm = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_lowercase);
+    norm(a) == norm(b)
+}
+
 /// The events that going from `before` to `after` fires, in `after`'s order (then people who are
 /// no longer tracked).
 pub fn diff(before: &[Person], after: &[Person]) -> Vec<Event> {
@@ -91,7 +98,12 @@ pub fn diff(before: &[Person], after: &[Person]) -> Vec<Event> {
             (false, true) if was.is_some_and(|w| w.was_current) => Some(EventKind::Rejoined),
             (false, true) => Some(EventKind::Joined),
             (true, false) => Some(EventKind::Left),
-            (true, true) => was.filter(|w| w.role != p.role || w.department != p.department).map(|_| EventKind::Moved),
+            (true, true) => was
+                .filter(|w| {
+                    !same(w.role.as_deref(), p.role.as_deref())
+                        || !same(w.department.as_deref(), p.department.as_deref())
+                })
+                .map(|_| EventKind::Moved),
             (false, false) => None,
         };
         if let Some(kind) = kind {

@@ -1,0 +1,166 @@
+//! `roster demo`: the whole flow against sandbox tenants of every vendor, in-process over real
+//! loopback HTTP, with a generated organisation, so a newcomer sees roster work with no
+//! credentials.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use roster_core::lifecycle::{EventKind, Mode, Person, Snapshot, diff, resolve};
+use roster_core::sandbox::{Org, SandboxRequest};
+use roster_core::{EmploymentStatus, Lifecycle, connectors};
+
+use crate::output;
+
+/// Connection names the demo gives each vendor.
+fn name_of(id: &str) -> &str {
+    match id {
+        "ukg-pro" => "ukg",
+        "entra-id" => "azure",
+        "google-workspace" => "google",
+        other => other,
+    }
+}
+
+/// Runs the demo; `db` keeps the database (default: a temporary one).
+pub async fn run(people: usize, seed: u64, db: Option<PathBuf>) -> Result<()> {
+    let org = Arc::new(Org::generate(people, seed, chrono::Utc::now().date_naive()));
+    let dir = tempdir()?;
+    let mut toml = String::new();
+    let mut running = Vec::new();
+    for d in connectors() {
+        let Some(serve) = d.sandbox else { continue };
+        let sandbox = serve(SandboxRequest { org: org.clone(), port: 0 })
+            .await
+            .map_err(|e| anyhow!("cannot start the {} sandbox: {e}", d.display_name))?;
+        let _ = writeln!(toml, "[connections.{}]\n{}", name_of(d.id), sandbox.connection_toml);
+        running.push(sandbox);
+    }
+    let _ = writeln!(toml, "[lifecycle]\nsources = [\"ukg\"]\ndomains = [\"{}\"]", org.domain);
+    let config_path = dir.join("roster.toml");
+    std::fs::write(&config_path, &toml).context("cannot write the demo configuration")?;
+    let db_path = db.unwrap_or_else(|| dir.join("roster.db"));
+
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "roster demo: {} people of a generated company ({}), served by {} vendor sandboxes on loopback.\n",
+        org.people.len(),
+        org.domain,
+        running.len()
+    );
+    output::print(out.trim_end())?;
+    eprintln!();
+
+    let config = crate::config::load(&config_path)?;
+    let mut store = crate::store::open(&db_path)?;
+    let all: Vec<_> = config.connections.iter().collect();
+    crate::sync::run(&config, &mut store, &all, false).await?;
+    let people = store.people()?;
+
+    let mut out = String::new();
+    let _ = writeln!(out, "\nSource of truth: UKG Pro only (Entra ID and Google Workspace unchecked).");
+    for l in Lifecycle::ALL {
+        let n = people.iter().filter(|p| p.lifecycle == l).count();
+        let what = match l {
+            Lifecycle::Current => "current employees",
+            Lifecycle::Past => "past employees (and pre-hires not started yet)",
+            Lifecycle::External => "external: guests and outside addresses",
+            Lifecycle::Orphan => "orphans: accounts no source of truth knows",
+        };
+        let _ = writeln!(out, "  {n:>6}  {what}");
+    }
+
+    let gap: Vec<&Person> = people
+        .iter()
+        .filter(|p| p.lifecycle == Lifecycle::Past && p.status != Some(EmploymentStatus::PreHire))
+        .filter(|p| p.records.iter().any(|r| r.connection != "ukg" && r.status == EmploymentStatus::Active))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\nOffboarding gap: {} people left according to UKG Pro but still have an active account:",
+        gap.len()
+    );
+    for p in gap.iter().take(5) {
+        let accounts: Vec<&str> = p
+            .records
+            .iter()
+            .filter(|r| r.connection != "ukg" && r.status == EmploymentStatus::Active)
+            .map(|r| r.connection.as_str())
+            .collect();
+        let _ = writeln!(out, "  {:<40} active in {}", p.email.as_deref().unwrap_or("(no email)"), accounts.join(", "));
+    }
+    if gap.len() > 5 {
+        let _ = writeln!(out, "  ... and {} more", gap.len() - 5);
+    }
+
+    out.push_str(&preview(&config, &store, &people)?);
+
+    let kept = !db_path.starts_with(&dir);
+    let db_arg = if kept { db_path.display().to_string() } else { "demo.db".to_owned() };
+    let _ = writeln!(out, "\nExplore further:");
+    if !kept {
+        let _ = writeln!(out, "  {:<46} keep the database", "roster demo --db demo.db");
+    }
+    for (command, what) in [
+        (format!("roster --db {db_arg} users --lifecycle past"), "who left"),
+        (format!("roster --db {db_arg} users --format json"), "every person, every record"),
+        ("roster sandbox > roster.toml".to_owned(), "serve the sandboxes; then `roster sync`, `roster users`"),
+    ] {
+        let _ = writeln!(out, "  {command:<46} {what}");
+    }
+    output::print(out.trim_end())?;
+    drop(running);
+    drop(store);
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+/// What switching the sources of truth to the identity providers (any-active) would change.
+fn preview(config: &crate::config::Config, store: &crate::store::Store, people: &[Person]) -> Result<String> {
+    let mut out = String::new();
+    let mut policy = config.policy();
+    policy.sources = vec!["azure".into(), "google".into()];
+    policy.mode = Mode::AnyActive;
+    let snapshots = crate::sync::load_snapshots(config, store)?;
+    let views: Vec<Snapshot<'_>> = snapshots.iter().map(|(c, u)| Snapshot { connection: c, users: u }).collect();
+    let after = resolve(&views, &policy, people);
+    let before: BTreeMap<&str, Lifecycle> = people.iter().map(|p| (p.key.as_str(), p.lifecycle)).collect();
+    let mut moves: BTreeMap<(Lifecycle, Lifecycle), usize> = BTreeMap::new();
+    for p in &after {
+        if let Some(&was) = before.get(p.key.as_str())
+            && was != p.lifecycle
+        {
+            *moves.entry((was, p.lifecycle)).or_default() += 1;
+        }
+    }
+    let events = diff(people, &after);
+    let _ = writeln!(out, "\nPreview: sources = [\"azure\", \"google\"], mode = \"any-active\" instead of UKG Pro:");
+    for ((from, to), n) in &moves {
+        let _ = writeln!(out, "  {n:>6}  {from} -> {to}");
+    }
+    let count = |k| events.iter().filter(|e| e.kind == k).count();
+    let _ = writeln!(
+        out,
+        "  events it would fire: {} joined, {} left, {} rejoined, {} moved",
+        count(EventKind::Joined),
+        count(EventKind::Left),
+        count(EventKind::Rejoined),
+        count(EventKind::Moved)
+    );
+
+    Ok(out)
+}
+
+/// A fresh private directory for the demo's configuration (and database, unless `--db`).
+fn tempdir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "roster-demo-{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    ));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    Ok(dir)
+}
