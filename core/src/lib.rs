@@ -23,6 +23,7 @@ pub mod model;
 pub mod paging;
 pub mod sandbox;
 pub mod secret;
+pub mod token;
 
 pub use connector::{
     Capabilities, CheckReport, ConnectContext, Connector, ConnectorDescriptor, ConnectorKind, ListSummary, PageSink,

@@ -1,11 +1,10 @@
 //! The client-credentials token: requested from the Microsoft identity platform, cached, renewed
 //! shortly before it runs out, and its errors told apart by AADSTS code.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use roster_core::http::{HttpClient, HttpFailure};
 use roster_core::{ConnectorError, ErrorKind, Secret};
-use tokio::sync::Mutex;
 
 use crate::credentials::Settings;
 use crate::models::{TokenError, TokenResponse};
@@ -13,60 +12,17 @@ use crate::models::{TokenError, TokenResponse};
 /// What a token call is called in messages.
 const WHAT: &str = "POST /oauth2/v2.0/token";
 
-/// Renew this long before a token runs out, at most: a listing of a large tenant takes minutes,
-/// and a token that dies between two pages costs a 401 and a retry.
-const MAX_RENEW_MARGIN: Duration = Duration::from_secs(5 * 60);
-
 /// The lifetime assumed when the token answer has no readable `expires_in`: short, so a wrong
 /// guess costs one extra token request, not a failed listing.
 const FALLBACK_LIFETIME: Duration = Duration::from_secs(60);
 
-/// A token and when to stop using it.
-#[derive(Debug)]
-struct Cached {
-    token: Secret,
-    renew_at: Instant,
-}
-
-/// Gets and caches the application's access token.
-#[derive(Debug, Default)]
-pub(crate) struct TokenCache {
-    // A tokio Mutex: it is held across the token request so that concurrent callers wait for one
-    // token instead of each asking for their own.
-    cached: Mutex<Option<Cached>>,
-}
-
-impl TokenCache {
-    /// The cached token, or a new one when there is none or it is about to run out.
-    pub(crate) async fn get(&self, settings: &Settings, http: &HttpClient) -> Result<Secret, ConnectorError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref().filter(|c| Instant::now() < c.renew_at) {
-            return Ok(c.token.clone());
-        }
-        let asked_at = Instant::now();
-        let (token, lifetime) = request_token(settings, http).await?;
-        let renew_at = asked_at + lifetime.saturating_sub(renew_margin(lifetime));
-        *cached = Some(Cached { token: token.clone(), renew_at });
-        Ok(token)
-    }
-
-    /// Drops `refused` from the cache (unless another caller already replaced it), so the next
-    /// [`Self::get`] asks for a new token.
-    pub(crate) async fn forget(&self, refused: &Secret) {
-        let mut cached = self.cached.lock().await;
-        if cached.as_ref().is_some_and(|c| &c.token == refused) {
-            *cached = None;
-        }
-    }
-}
-
-/// Five minutes, or a tenth of the lifetime for short-lived tokens.
-fn renew_margin(lifetime: Duration) -> Duration {
-    (lifetime / 10).min(MAX_RENEW_MARGIN)
-}
+pub(crate) use roster_core::token::TokenCache;
 
 /// `POST {authority_host}/{tenant}/oauth2/v2.0/token` with the client-credentials grant.
-async fn request_token(settings: &Settings, http: &HttpClient) -> Result<(Secret, Duration), ConnectorError> {
+pub(crate) async fn request_token(
+    settings: &Settings,
+    http: &HttpClient,
+) -> Result<(Secret, Duration), ConnectorError> {
     let url = format!("{}/{}/oauth2/v2.0/token", settings.authority_host, settings.tenant_id);
     // `/.default` asks for every application permission the admin consented to on this resource.
     let scope = format!("{}/.default", settings.graph_base_url);
@@ -280,11 +236,5 @@ mod tests {
         );
         assert!(token_error(503, "").is_retryable());
         assert!(token_error(429, "").is_retryable());
-    }
-
-    #[test]
-    fn short_tokens_renew_sooner() {
-        assert_eq!(renew_margin(Duration::from_secs(3599)), MAX_RENEW_MARGIN);
-        assert_eq!(renew_margin(Duration::from_secs(60)), Duration::from_secs(6));
     }
 }

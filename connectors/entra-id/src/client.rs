@@ -56,12 +56,12 @@ impl EntraIdConnector {
     /// GETs `url` with the access token. A 401 means the token died (expired early, or was
     /// revoked): renew it once and retry; a second 401 is the answer.
     async fn get(&self, what: &str, url: &str) -> Result<HttpResponse, ConnectorError> {
-        let token = self.token.get(&self.settings, &self.http).await?;
+        let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await?;
         match self.get_with(what, url, token.expose()).await {
             Err(e) if e.status() == Some(401) => {
                 tracing::info!(call = what, "microsoft graph refused the access token; renewing it once");
                 self.token.forget(&token).await;
-                let token = self.token.get(&self.settings, &self.http).await?;
+                let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await?;
                 self.get_with(what, url, token.expose()).await
             }
             other => other,
@@ -114,7 +114,7 @@ impl EntraIdConnector {
 #[async_trait]
 impl Connector for EntraIdConnector {
     async fn check(&self) -> CheckReport {
-        let token = self.token.get(&self.settings, &self.http).await;
+        let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await;
         let users = match &token {
             Ok(_) => self.probe_users().await,
             Err(e) => Err(ConnectorError::new(e.kind(), "not probed: there is no access token (see the token probe)")),

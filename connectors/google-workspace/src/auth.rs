@@ -2,11 +2,10 @@
 //! admin (domain-wide delegation); cached, renewed shortly before it runs out, and its errors
 //! told apart so each message names what to fix.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use roster_core::http::{HttpClient, HttpFailure};
 use roster_core::{ConnectorError, ErrorKind, Secret};
-use tokio::sync::Mutex;
 
 use crate::credentials::Settings;
 use crate::key::SCOPE;
@@ -15,10 +14,6 @@ use crate::models::{TokenError, TokenResponse};
 /// The grant type of the JWT bearer flow (RFC 7523).
 const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
-/// Renew this long before a token runs out, at most: a listing of a large account takes
-/// minutes, and a token that dies between two pages costs a 401 and a retry.
-const MAX_RENEW_MARGIN: Duration = Duration::from_secs(5 * 60);
-
 /// The lifetime assumed when the answer has no readable `expires_in`: short, so a wrong guess
 /// costs one extra token request, not a failed listing.
 const FALLBACK_LIFETIME: Duration = Duration::from_secs(60);
@@ -26,52 +21,13 @@ const FALLBACK_LIFETIME: Duration = Duration::from_secs(60);
 /// Where domain-wide delegation is granted, for messages.
 pub(crate) const DELEGATION_PATH: &str = "Admin console > Security > API controls > Domain-wide delegation";
 
-/// A token and when to stop using it.
-#[derive(Debug)]
-struct Cached {
-    token: Secret,
-    renew_at: Instant,
-}
-
-/// Gets and caches the access token.
-#[derive(Debug, Default)]
-pub(crate) struct TokenCache {
-    // A tokio Mutex: it is held across the token request so that concurrent callers wait for one
-    // token instead of each asking for their own.
-    cached: Mutex<Option<Cached>>,
-}
-
-impl TokenCache {
-    /// The cached token, or a new one when there is none or it is about to run out.
-    pub(crate) async fn get(&self, settings: &Settings, http: &HttpClient) -> Result<Secret, ConnectorError> {
-        let mut cached = self.cached.lock().await;
-        if let Some(c) = cached.as_ref().filter(|c| Instant::now() < c.renew_at) {
-            return Ok(c.token.clone());
-        }
-        let asked_at = Instant::now();
-        let (token, lifetime) = request_token(settings, http).await?;
-        let renew_at = asked_at + lifetime.saturating_sub(renew_margin(lifetime));
-        *cached = Some(Cached { token: token.clone(), renew_at });
-        Ok(token)
-    }
-
-    /// Drops `refused` from the cache (unless another caller already replaced it), so the next
-    /// [`Self::get`] asks for a new token.
-    pub(crate) async fn forget(&self, refused: &Secret) {
-        let mut cached = self.cached.lock().await;
-        if cached.as_ref().is_some_and(|c| &c.token == refused) {
-            *cached = None;
-        }
-    }
-}
-
-/// Five minutes, or a tenth of the lifetime for short-lived tokens.
-fn renew_margin(lifetime: Duration) -> Duration {
-    (lifetime / 10).min(MAX_RENEW_MARGIN)
-}
+pub(crate) use roster_core::token::TokenCache;
 
 /// `POST token_uri` with a freshly signed assertion.
-async fn request_token(settings: &Settings, http: &HttpClient) -> Result<(Secret, Duration), ConnectorError> {
+pub(crate) async fn request_token(
+    settings: &Settings,
+    http: &HttpClient,
+) -> Result<(Secret, Duration), ConnectorError> {
     let account = &settings.account;
     let what = match &account.client_id {
         Some(id) => format!(
@@ -242,11 +198,5 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.to_string().contains("`token_uri`"), "{e}");
         assert_eq!(token_error(401, r#"{"error":"invalid_client"}"#).kind(), ErrorKind::Unauthenticated);
-    }
-
-    #[test]
-    fn short_tokens_renew_sooner() {
-        assert_eq!(renew_margin(Duration::from_secs(3600)), MAX_RENEW_MARGIN);
-        assert_eq!(renew_margin(Duration::from_secs(60)), Duration::from_secs(6));
     }
 }

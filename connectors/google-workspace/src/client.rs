@@ -59,12 +59,12 @@ impl GoogleWorkspaceConnector {
         max_results: &str,
         page_token: Option<&str>,
     ) -> Result<HttpResponse, ConnectorError> {
-        let token = self.token.get(&self.settings, &self.http).await?;
+        let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await?;
         match self.get_with(what, max_results, page_token, token.expose()).await {
             Err(e) if e.status() == Some(401) => {
                 tracing::info!(call = what, "google refused the access token; renewing it once");
                 self.token.forget(&token).await;
-                let token = self.token.get(&self.settings, &self.http).await?;
+                let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await?;
                 self.get_with(what, max_results, page_token, token.expose()).await
             }
             other => other,
@@ -119,7 +119,7 @@ impl GoogleWorkspaceConnector {
 #[async_trait]
 impl Connector for GoogleWorkspaceConnector {
     async fn check(&self) -> CheckReport {
-        let token = self.token.get(&self.settings, &self.http).await;
+        let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await;
         let users = match &token {
             Ok(_) => self.probe_users().await,
             Err(e) => Err(ConnectorError::new(e.kind(), "not probed: there is no access token (see the token probe)")),
