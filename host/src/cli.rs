@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use roster_core::Lifecycle;
 
 /// roster: who works here, according to which source of truth.
 #[derive(Debug, Parser)]
@@ -124,14 +125,13 @@ pub enum LifecycleArg {
     Orphan,
 }
 
-impl LifecycleArg {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Current => "current",
-            Self::Past => "past",
-            Self::External => "external",
-            Self::Orphan => "orphan",
+impl From<LifecycleArg> for Lifecycle {
+    fn from(arg: LifecycleArg) -> Self {
+        match arg {
+            LifecycleArg::Current => Self::Current,
+            LifecycleArg::Past => Self::Past,
+            LifecycleArg::External => Self::External,
+            LifecycleArg::Orphan => Self::Orphan,
         }
     }
 }

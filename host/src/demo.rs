@@ -12,7 +12,7 @@ use roster_core::lifecycle::{EventKind, Mode, Person, Snapshot, diff, resolve};
 use roster_core::sandbox::{Org, SandboxRequest};
 use roster_core::{EmploymentStatus, Lifecycle, connectors};
 
-use crate::output;
+use crate::output::{self, Ui};
 
 /// Connection names the demo gives each vendor.
 fn name_of(id: &str) -> &str {
@@ -25,7 +25,7 @@ fn name_of(id: &str) -> &str {
 }
 
 /// Runs the demo; `db` keeps the database (default: a temporary one).
-pub async fn run(people: usize, seed: u64, db: Option<PathBuf>) -> Result<()> {
+pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Result<()> {
     let org = Arc::new(Org::generate(people, seed, chrono::Utc::now().date_naive()));
     let dir = tempdir()?;
     let mut toml = String::new();
@@ -57,7 +57,7 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>) -> Result<()> {
     let config = crate::config::load(&config_path)?;
     let mut store = crate::store::open(&db_path)?;
     let all: Vec<_> = config.connections.iter().collect();
-    crate::sync::run(&config, &mut store, &all, false).await?;
+    crate::sync::run(&config, &mut store, &all, false, ui).await?;
     let people = store.people()?;
 
     let mut out = String::new();
@@ -124,7 +124,7 @@ fn preview(config: &crate::config::Config, store: &crate::store::Store, people: 
     let mut policy = config.policy();
     policy.sources = vec!["azure".into(), "google".into()];
     policy.mode = Mode::AnyActive;
-    let snapshots = crate::sync::load_snapshots(config, store)?;
+    let snapshots = crate::resolve::load_snapshots(config, store)?;
     let views: Vec<Snapshot<'_>> = snapshots.iter().map(|(c, u)| Snapshot { connection: c, users: u }).collect();
     let after = resolve(&views, &policy, people);
     let before: BTreeMap<&str, Lifecycle> = people.iter().map(|p| (p.key.as_str(), p.lifecycle)).collect();

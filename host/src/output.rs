@@ -102,12 +102,32 @@ pub fn csv_row(p: &Person) -> [String; 13] {
     ]
 }
 
+/// The columns of `roster users`'s table: email, name, role, department, status, lifecycle,
+/// `decided_by`. The name is the display name, else first and last name.
+pub fn table_row(p: &Person) -> Vec<String> {
+    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let name = p.display_name.clone().unwrap_or_else(|| {
+        [p.first_name.as_deref(), p.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
+    });
+    vec![
+        s(&p.email),
+        name,
+        s(&p.role),
+        s(&p.department),
+        p.status.map(|x| x.as_str().to_owned()).unwrap_or_default(),
+        p.lifecycle.as_str().to_owned(),
+        s(&p.decided_by),
+    ]
+}
+
+/// A header rule and nothing else: rows of people read best without a box around each.
+const TABLE_STYLE: comfy_table::TableStyle =
+    comfy_table::TableStyle::new().header_separator(comfy_table::LineStyle::none().fill('─').junction(' '));
+
 /// A table that fits the terminal.
 pub fn table(header: &[&str]) -> comfy_table::Table {
     let mut t = comfy_table::Table::new();
-    t.load_style(comfy_table::presets::UTF8_HORIZONTAL_ONLY)
-        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
-        .set_header(header);
+    t.load_style(TABLE_STYLE).set_content_arrangement(comfy_table::ContentArrangement::Dynamic).set_header(header);
     t
 }
 
@@ -117,5 +137,22 @@ pub fn print(text: &str) -> anyhow::Result<()> {
     match writeln!(out, "{text}").and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+/// Where progress and summaries go: stderr, so that stdout carries only results (a config, JSON)
+/// that can be redirected. `-q` silences it; errors are printed by `main` regardless.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ui {
+    /// Only errors.
+    pub quiet: bool,
+}
+
+impl Ui {
+    /// One line of progress or summary.
+    pub fn status(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
     }
 }

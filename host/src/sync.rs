@@ -1,133 +1,169 @@
-//! `roster sync`: take snapshots, then resolve people with the policy and record events.
+//! `roster sync`: take a snapshot of each connection, then resolve people and record events.
+//!
+//! Connections are independent: each lists concurrently into its own staging transaction, and a
+//! failure of one changes nothing of its previous snapshot and does not stop the others.
 
-use std::fmt::Write as _;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
-use roster_core::lifecycle::{EventKind, Snapshot, diff, resolve};
-use roster_core::{Connector, Lifecycle, PageSink, SourceUser};
+use roster_core::{Connector, PageSink};
 
-use crate::config::{Config, Connection};
+use crate::config::{Config, Connection, plural};
 use crate::error::{Held, UsageError};
-use crate::store::{SnapshotWriter, Staged, Store};
+use crate::output::Ui;
+use crate::resolve::{self, Resolution};
+use crate::store::{Commit, SnapshotWriter, Staged, Store, SyncOutcome};
 
 /// How one connection's sync ended.
 #[derive(Debug)]
-pub enum Outcome {
+enum Outcome {
     /// A complete snapshot replaced the previous one.
-    Synced {
-        /// Users listed.
-        users: u64,
-        /// Rows written or deleted (0 when nothing changed).
-        rows_changed: u64,
-        /// How long it took.
-        elapsed: Duration,
-    },
+    Synced { users: u64, rows_changed: u64, elapsed: Duration },
     /// The listing or its storage failed; the previous snapshot is untouched.
-    Failed(String),
+    Failed { error: String, elapsed: Duration },
     /// The snapshot shrank beyond `max_snapshot_drop_percent`; nothing was replaced.
     Held(Staged),
 }
 
-/// Picks the connections named on the command line (all, in file order, when none are).
+/// Picks the connections named on the command line: all of them, in file order, when none are.
+/// An unknown name is bad usage (exit status 2).
 pub fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Connection>> {
     if names.is_empty() {
         return Ok(config.connections.iter().collect());
     }
-    names
-        .iter()
-        .map(|n| {
-            config.connections.iter().find(|c| &c.name == n).ok_or_else(|| {
-                let known: Vec<&str> = config.connections.iter().map(|c| c.name.as_str()).collect();
-                anyhow!(UsageError(format!("no connection named `{n}`; configured connections: {}", known.join(", "))))
-            })
-        })
-        .collect()
+    let known: Vec<&str> = config.connections.iter().map(|c| c.name.as_str()).collect();
+    let mut unknown = Vec::new();
+    let mut selected: Vec<&Connection> = Vec::new();
+    for n in names {
+        match config.connections.iter().find(|c| &c.name == n) {
+            Some(c) if !selected.iter().any(|s| s.name == c.name) => selected.push(c),
+            Some(_) => {}
+            None => unknown.push(format!("`{n}`")),
+        }
+    }
+    if !unknown.is_empty() {
+        let known = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
+        return Err(anyhow!(UsageError(format!(
+            "no connection named {} in {}; configured connections: {known}",
+            unknown.join(", "),
+            config.path.display()
+        ))));
+    }
+    Ok(selected)
 }
 
-/// Syncs `selected` concurrently, each independently, then resolves. Prints progress to stderr.
-pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], force: bool) -> Result<()> {
+/// Syncs `selected` concurrently, each independently, then resolves people. Prints a line per
+/// connection and a summary to stderr. Fails (exit 1) when a connection failed, after committing
+/// the others; returns [`Held`] (exit 3) when a safety threshold held a change.
+pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], force: bool, ui: &Ui) -> Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
+    let mut index_of = HashMap::new();
     for (i, c) in selected.iter().enumerate() {
-        let writer = store.snapshot_writer(&c.name)?;
-        tasks.spawn(sync_one(
-            i,
-            c.connector.clone(),
-            writer,
-            c.descriptor.id,
-            config.safety.max_snapshot_drop_percent,
-            force,
-        ));
-    }
-    let mut outcomes: Vec<Option<Outcome>> = selected.iter().map(|_| None).collect();
-    while let Some(done) = tasks.join_next().await {
-        let (i, outcome) = done.context("a sync task panicked")?;
-        outcomes[i] = Some(outcome);
+        let writer = store.snapshot_writer(&c.name, c.descriptor.id)?;
+        tracing::info!("{}: listing users", c.name);
+        let task = sync_one(c.connector.clone(), writer, config.safety.max_snapshot_drop_percent, force);
+        index_of.insert(tasks.spawn(task).id(), i);
     }
 
-    let (mut failed, mut held, mut changed) = (Vec::new(), Vec::new(), false);
-    for (c, outcome) in selected.iter().zip(outcomes) {
-        let outcome = outcome.ok_or_else(|| anyhow!("the sync of `{}` never finished", c.name))?;
-        match outcome {
-            Outcome::Synced { users, rows_changed, elapsed } => {
-                eprintln!("{}: {users} users in {:.1} s ({rows_changed} rows changed)", c.name, elapsed.as_secs_f64());
-                changed |= rows_changed > 0;
+    // Indices into `selected`, so that the summary lists connections in file order.
+    let (mut failed, mut held) = (Vec::new(), Vec::new());
+    // Reported as each finishes, so a slow tenant does not hide the others' results.
+    while let Some(done) = tasks.join_next_with_id().await {
+        let (id, outcome) = match done {
+            Ok((id, outcome)) => (id, outcome),
+            Err(e) => {
+                let error = if e.is_panic() { "the sync crashed (a bug: please report it)" } else { "cancelled" };
+                (e.id(), Outcome::Failed { error: error.to_owned(), elapsed: Duration::ZERO })
             }
-            Outcome::Failed(error) => {
-                eprintln!("{}: failed: {error}", c.name);
-                store.record_failure(&c.name, c.descriptor.id, &error)?;
-                failed.push(c.name.clone());
+        };
+        let i = index_of[&id];
+        let c = selected[i];
+        match outcome {
+            Outcome::Synced { users, rows_changed, elapsed } => ui.status(&format!(
+                "{}: {users} user{} in {:.1} s ({})",
+                c.name,
+                plural(usize::try_from(users).unwrap_or(usize::MAX)),
+                elapsed.as_secs_f64(),
+                if rows_changed == 0 { "no changes".to_owned() } else { format!("{rows_changed} rows changed") }
+            )),
+            Outcome::Failed { error, elapsed } => {
+                ui.status(&format!(
+                    "{}: failed after {:.1} s: {error}; the previous snapshot is kept",
+                    c.name,
+                    elapsed.as_secs_f64()
+                ));
+                store.record_unsuccessful(&c.name, c.descriptor.id, SyncOutcome::Failed, &error)?;
+                failed.push(i);
             }
             Outcome::Held(staged) => {
                 let text = format!(
-                    "{}: held: the snapshot shrank {:.1}% (from {} to {} users), more than max_snapshot_drop_percent = {}; \
-                     the previous snapshot is kept; if the drop is real, run `roster sync {} --force`",
-                    c.name,
+                    "held: the listing has {} users, {:.1}% fewer than the {} of the last snapshot, more than \
+                     max_snapshot_drop_percent = {}; the previous snapshot is kept",
+                    staged.users,
                     staged.drop_percent(),
                     staged.previous.unwrap_or_default(),
-                    staged.users,
                     config.safety.max_snapshot_drop_percent,
-                    c.name
                 );
-                eprintln!("{text}");
-                store.record_failure(&c.name, c.descriptor.id, &text)?;
-                held.push(c.name.clone());
+                ui.status(&format!("{}: {text}; if the drop is real, run `roster sync {} --force`", c.name, c.name));
+                store.record_unsuccessful(&c.name, c.descriptor.id, SyncOutcome::Held, &text)?;
+                held.push(i);
             }
         }
     }
 
-    let policy_changed = store.applied_policy()?.as_ref() != Some(&config.policy());
-    if changed || policy_changed || store.resolved_at()?.is_none() {
-        resolve_people(config, store, force)?;
-    } else {
-        eprintln!("nothing changed; people are as they were");
-    }
+    let resolution_held = match resolve::after_sync(config, store, force, ui)? {
+        Resolution::Held(message) => {
+            ui.status(&message);
+            true
+        }
+        Resolution::Written | Resolution::Skipped => false,
+    };
 
+    let names = |mut indices: Vec<usize>| {
+        indices.sort_unstable();
+        indices.iter().map(|&i| selected[i].name.as_str()).collect::<Vec<_>>().join(", ")
+    };
+    let mut what_held = Vec::new();
+    if !held.is_empty() {
+        what_held.push(format!("the snapshot{} of {}", plural(held.len()), names(held)));
+    }
+    if resolution_held {
+        what_held.push("the resolution of people".to_owned());
+    }
+    let what_held = what_held.join(" and ");
     if !failed.is_empty() {
+        let also = if what_held.is_empty() { String::new() } else { format!("; a safety threshold held {what_held}") };
         return Err(anyhow!(
-            "{} of {} connections failed to sync: {}",
+            "{} of {} connection{} failed to sync: {}{also}",
             failed.len(),
             selected.len(),
-            failed.join(", ")
+            plural(selected.len()),
+            names(failed)
         ));
     }
-    if !held.is_empty() {
-        return Err(anyhow!(Held(format!("a safety threshold held the snapshot of {}", held.join(", ")))));
+    if !what_held.is_empty() {
+        return Err(anyhow!(Held(format!(
+            "a safety threshold held {what_held}; nothing was lost: check the sources, then run \
+             `roster sync --force` to accept the change"
+        ))));
     }
     Ok(())
 }
 
+/// Lists one connection into its writer, then commits (or holds) the snapshot.
 async fn sync_one(
-    index: usize,
     connector: Arc<dyn Connector>,
     writer: SnapshotWriter,
-    connector_id: &'static str,
     max_drop_percent: f64,
     force: bool,
-) -> (usize, Outcome) {
+) -> Outcome {
     let started = Instant::now();
+    let failed = |error: String| Outcome::Failed { error, elapsed: started.elapsed() };
     let (mut sink, mut rx) = PageSink::channel(4);
+    // rusqlite's Connection is not Sync: the writer lives on a blocking thread of its own and
+    // takes pages from the channel as the listing produces them.
     let staging = tokio::task::spawn_blocking(move || -> Result<SnapshotWriter> {
         let mut writer = writer;
         while let Some(page) = rx.blocking_recv() {
@@ -137,87 +173,26 @@ async fn sync_one(
     });
     let listed = connector.list_users(&mut sink).await;
     drop(sink);
+    // A storage failure first: it is why the listing stopped, if it did.
     let writer = match staging.await {
         Ok(Ok(w)) => w,
-        Ok(Err(e)) => return (index, Outcome::Failed(format!("{e:#}"))),
-        Err(e) => return (index, Outcome::Failed(format!("the storage task failed: {e}"))),
+        Ok(Err(e)) => return failed(format!("{e:#}")),
+        Err(e) => return failed(format!("the storage task failed: {e}")),
     };
-    let summary = match listed {
-        Ok(s) => s,
-        Err(e) => return (index, Outcome::Failed(format!("{:#}", anyhow::Error::new(e)))),
-    };
-    let committed = tokio::task::spawn_blocking(move || -> Result<Outcome> {
-        let staged = writer.staged()?;
-        if staged.drop_percent() > max_drop_percent && !force {
-            return Ok(Outcome::Held(staged));
+    if let Err(e) = listed {
+        // The writer is dropped here with its staging transaction: nothing of it remains.
+        return failed(format!("{:#}", anyhow::Error::new(e)));
+    }
+    let committed = tokio::task::spawn_blocking(move || writer.commit(max_drop_percent, force)).await;
+    match committed {
+        Ok(Ok(Commit::Replaced { users, rows_changed })) => {
+            Outcome::Synced { users, rows_changed, elapsed: started.elapsed() }
         }
-        let rows_changed = writer.commit(connector_id)?;
-        Ok(Outcome::Synced { users: summary.users, rows_changed, elapsed: started.elapsed() })
-    })
-    .await;
-    let outcome = match committed {
-        Ok(Ok(o)) => o,
-        Ok(Err(e)) => Outcome::Failed(format!("{e:#}")),
-        Err(e) => Outcome::Failed(format!("the storage task failed: {e}")),
-    };
-    (index, outcome)
+        Ok(Ok(Commit::Held(staged))) => Outcome::Held(staged),
+        Ok(Err(e)) => failed(format!("{e:#}")),
+        Err(e) => failed(format!("the storage task failed: {e}")),
+    }
 }
 
-/// The last complete snapshot of every configured connection that has one, in file order.
-pub fn load_snapshots<'c>(config: &'c Config, store: &Store) -> Result<Vec<(&'c str, Vec<SourceUser>)>> {
-    let mut snapshots = Vec::new();
-    for c in &config.connections {
-        if let Some(users) = store.snapshot(&c.name)? {
-            snapshots.push((c.name.as_str(), users));
-        }
-    }
-    Ok(snapshots)
-}
-
-/// Resolves every person from the stored snapshots with the configuration's policy, checks
-/// `max_left_percent`, and writes people and events. The first resolution of a database is a
-/// baseline: it fires no events.
-pub fn resolve_people(config: &Config, store: &mut Store, force: bool) -> Result<()> {
-    let policy = config.policy();
-    let snapshots = load_snapshots(config, store)?;
-    let views: Vec<Snapshot<'_>> = snapshots.iter().map(|(c, u)| Snapshot { connection: c, users: u }).collect();
-    let prior = store.people()?;
-    let baseline = store.resolved_at()?.is_none();
-    let people = resolve(&views, &policy, &prior);
-    let events = if baseline { Vec::new() } else { diff(&prior, &people) };
-
-    let count = |kind| events.iter().filter(|e| e.kind == kind).count();
-    let was_current = prior.iter().filter(|p| p.lifecycle == Lifecycle::Current).count();
-    #[expect(clippy::cast_precision_loss, reason = "a percentage of people counts")]
-    let left_percent = if was_current == 0 { 0.0 } else { count(EventKind::Left) as f64 * 100.0 / was_current as f64 };
-    if left_percent > config.safety.max_left_percent && !force {
-        return Err(anyhow!(Held(format!(
-            "held: {} of {was_current} current people ({left_percent:.1}%) would move to past, more than \
-             max_left_percent = {}; nothing was changed; check the sources, then run `roster sync --force` to accept it",
-            count(EventKind::Left),
-            config.safety.max_left_percent
-        ))));
-    }
-    let stats = store.write_resolution(&prior, &people, &events, &policy)?;
-
-    let mut summary = String::from("people:");
-    for l in Lifecycle::ALL {
-        let _ = write!(summary, " {} {l},", people.iter().filter(|p| p.lifecycle == l).count());
-    }
-    summary.pop();
-    if baseline {
-        summary.push_str("; first resolution: a baseline, no events");
-    } else {
-        let _ = write!(
-            summary,
-            "; events: {} joined, {} left, {} rejoined, {} moved",
-            count(EventKind::Joined),
-            count(EventKind::Left),
-            count(EventKind::Rejoined),
-            count(EventKind::Moved)
-        );
-    }
-    let _ = write!(summary, " ({} people written)", stats.people_written + stats.people_removed);
-    eprintln!("{summary}");
-    Ok(())
-}
+#[cfg(test)]
+mod tests;

@@ -1,42 +1,65 @@
-//! Reading and checking `roster.toml`, collecting every problem.
+//! Reading `roster.toml` and checking it, collecting every problem before giving up.
 
 use std::path::{Path, PathBuf};
 
-use roster_core::credentials::secret_properties;
-use roster_core::{ConnectContext, SecretScope, find_connector};
+use roster_core::{ConnectContext, ConnectorDescriptor, SecretScope, find_connector};
 use serde::de::DeserializeOwned;
 
 use super::lines::Lines;
+use super::validate::{self, Written};
 use super::{Config, ConfigError, Connection, LifecycleConfig, Problem, SafetyConfig, Severity};
 
-const SECTIONS: [&str; 3] = ["connections", "lifecycle", "safety"];
+/// The top-level tables of the file.
+pub(super) const SECTIONS: [&str; 3] = ["connections", "lifecycle", "safety"];
 
-struct Collector<'a> {
+/// Every problem found so far, with the lines of their key paths.
+pub(super) struct Collector<'a> {
     file: PathBuf,
-    lines: Lines<'a>,
+    pub(super) lines: Lines<'a>,
     problems: Vec<Problem>,
 }
 
-impl Collector<'_> {
-    fn push(&mut self, severity: Severity, path: &str, message: impl Into<String>) {
-        let line = if path.is_empty() { None } else { self.lines.line_of(path) };
+impl<'a> Collector<'a> {
+    pub(super) fn new(file: &Path, text: &'a str) -> Self {
+        Self { file: file.to_path_buf(), lines: Lines::new(text), problems: Vec::new() }
+    }
+
+    /// The problems, errors first, each group in line order.
+    pub(super) fn into_problems(self) -> Vec<Problem> {
+        let mut problems = self.problems;
+        problems.sort_by_key(|p| (p.severity == Severity::Warning, p.line));
+        problems
+    }
+
+    /// A problem at `path`, on `line` (or the line of `path` when `None`).
+    pub(super) fn push_at(&mut self, severity: Severity, path: &str, line: Option<usize>, message: impl Into<String>) {
+        let line = line.or_else(|| if path.is_empty() { None } else { self.lines.line_of(path) });
         self.problems.push(Problem {
             severity,
             file: self.file.clone(),
             line,
+            column: None,
             path: path.to_owned(),
             message: message.into(),
         });
     }
 
-    fn error(&mut self, path: &str, message: impl Into<String>) {
-        self.push(Severity::Error, path, message);
+    pub(super) fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.push_at(Severity::Error, path, None, message);
+    }
+
+    pub(super) fn warning(&mut self, path: &str, message: impl Into<String>) {
+        self.push_at(Severity::Warning, path, None, message);
     }
 
     /// Deserializes one section, reporting every problem in it: a key that fails is reported,
-    /// dropped, and the rest tried again (so one typo does not hide the next).
+    /// dropped, and the rest tried again, so one typo does not hide the next.
     fn section<T: DeserializeOwned + Default>(&mut self, name: &str, value: Option<&toml::Value>) -> T {
         let Some(value) = value else { return T::default() };
+        if !value.is_table() {
+            self.error(name, format!("expected a table: [{name}]"));
+            return T::default();
+        }
         let mut value = value.clone();
         loop {
             match serde_path_to_error::deserialize::<_, T>(value.clone()) {
@@ -56,51 +79,54 @@ impl Collector<'_> {
     }
 }
 
-/// Loads the configuration at `path`, connecting every connection (no network: that is
-/// `check`'s job). Returns every problem at once when there are errors.
+/// Loads the configuration at `path` and builds every connection (no network: reaching the
+/// vendors is `check`'s job). When anything is wrong, every problem found is returned at once.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let file = path.to_path_buf();
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            let hint = if e.kind() == std::io::ErrorKind::NotFound {
-                "no such file; pass --config PATH, or try roster with `roster sandbox > roster.toml`"
+    let problem = |line, column, message: String| Problem {
+        severity: Severity::Error,
+        file: file.clone(),
+        line,
+        column,
+        path: String::new(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::single(problem(
+            None,
+            None,
+            if e.kind() == std::io::ErrorKind::NotFound {
+                "no such configuration file; pass `--config PATH`, or try roster against local sandboxes: \
+                 run `roster sandbox > roster.toml` in one terminal, then `roster sync` in another"
+                    .to_owned()
             } else {
-                "cannot be read"
-            };
-            return Err(ConfigError {
-                problems: vec![Problem {
-                    severity: Severity::Error,
-                    file,
-                    line: None,
-                    path: String::new(),
-                    message: format!("{hint} ({e})"),
-                }],
-            });
+                format!("cannot read the configuration file: {e}")
+            },
+        ))
+    })?;
+    let mut c = Collector::new(path, &text);
+    let table = match text.parse::<toml::Table>() {
+        Ok(table) => table,
+        Err(first) => {
+            // The recovering parser finds every syntax error, not only the first.
+            let (_, mut errors) = toml::de::DeTable::parse_recoverable(&text);
+            if errors.is_empty() {
+                errors.push(first);
+            }
+            let mut problems: Vec<Problem> = errors
+                .iter()
+                .map(|e| {
+                    let (line, column) = e.span().map(|s| c.lines.position(s.start)).unzip();
+                    problem(line, column, format!("TOML syntax error: {}", e.message().trim()))
+                })
+                .collect();
+            problems.dedup_by_key(|p| p.line);
+            return Err(ConfigError { problems });
         }
     };
-    let mut c = Collector { file: file.clone(), lines: Lines::new(&text), problems: Vec::new() };
-    let table: toml::Table = match text.parse() {
-        Ok(t) => t,
-        Err(e) => {
-            let (line, col) = e.span().map_or((None, 0), |s| {
-                let line = c.lines.line_at(s.start);
-                let line_start = text[..s.start.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
-                (Some(line), s.start - line_start + 1)
-            });
-            let message = format!(
-                "TOML syntax error{}: {}",
-                if col > 0 { format!(" at column {col}") } else { String::new() },
-                e.message().trim()
-            );
-            return Err(ConfigError {
-                problems: vec![Problem { severity: Severity::Error, file, line, path: String::new(), message }],
-            });
-        }
-    };
-
     for key in table.keys().filter(|k| !SECTIONS.contains(&k.as_str())) {
-        c.error(key, format!("unknown key `{key}`; expected one of {}", SECTIONS.join(", ")));
+        let hint = validate::did_you_mean(key, SECTIONS);
+        c.error(key, format!("unknown key `{key}`{hint}; expected one of {}", SECTIONS.join(", ")));
     }
     let lifecycle: LifecycleConfig = c.section("lifecycle", table.get("lifecycle"));
     let safety: SafetyConfig = c.section("safety", table.get("safety"));
@@ -112,68 +138,58 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         }
     }
     let base_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let connections = connections(&mut c, table.get("connections"), &base_dir);
-    let written: Vec<String> = table
-        .get("connections")
-        .and_then(toml::Value::as_table)
-        .map(|t| t.keys().cloned().collect())
-        .unwrap_or_default();
-    check_lifecycle(&mut c, &lifecycle, &connections, &written);
+    let (connections, written) = connections(&mut c, table.get("connections"), &base_dir);
+    validate::lifecycle(&mut c, &lifecycle, &written);
 
-    let has_errors = c.problems.iter().any(|p| p.severity == Severity::Error);
-    c.problems.sort_by_key(|p| (p.severity == Severity::Warning, p.line));
-    if has_errors {
-        return Err(ConfigError { problems: c.problems });
+    let problems = c.into_problems();
+    if problems.iter().any(|p| p.severity == Severity::Error) {
+        return Err(ConfigError { problems });
     }
-    Ok(Config { path: file, connections, lifecycle, safety, warnings: c.problems })
+    Ok(Config { path: file, connections, lifecycle, safety, warnings: problems })
 }
 
-fn connections(c: &mut Collector<'_>, value: Option<&toml::Value>, base_dir: &Path) -> Vec<Connection> {
-    let Some(value) = value else { return Vec::new() };
+/// Builds every `[connections.NAME]`, reporting the problems of all of them. Returns the
+/// connections that built and every connection written in the file (built or not, with its
+/// connector when the id is known), which the lifecycle checks refer to.
+fn connections(c: &mut Collector<'_>, value: Option<&toml::Value>, base_dir: &Path) -> (Vec<Connection>, Vec<Written>) {
+    let (mut out, mut written) = (Vec::new(), Vec::new());
+    let Some(value) = value else { return (out, written) };
     let Some(table) = value.as_table() else {
         c.error("connections", "expected a table of connections, e.g. [connections.ukg]");
-        return Vec::new();
+        return (out, written);
     };
     let ctx = ConnectContext::now();
+    // `{ file = ".." }` secrets are relative to the configuration file, not the working directory.
     let scope = SecretScope::new(base_dir);
-    let mut out = Vec::new();
     for (name, value) in table {
         let at = format!("connections.{name}");
+        let descriptor = connector_of(c, &at, value);
+        written.push(Written { name: name.clone(), descriptor });
         if name.is_empty()
             || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         {
             c.error(&at, format!("connection name `{name}` may only use a-z, 0-9, `-` and `_`"));
             continue;
         }
-        let Some(settings) = value.as_table() else {
-            c.error(&at, "expected a table with `connector = \"...\"` and its settings");
-            continue;
-        };
-        let Some(connector) = settings.get("connector") else {
-            c.error(&at, "missing required key `connector` (e.g. connector = \"ukg-pro\"; see `roster connectors`)");
-            continue;
-        };
-        let Some(id) = connector.as_str() else {
-            c.error(&format!("{at}.connector"), "expected a string, e.g. connector = \"ukg-pro\"");
-            continue;
-        };
-        let descriptor = match find_connector(id) {
-            Ok(d) => d,
-            Err(e) => {
-                c.error(&format!("{at}.connector"), e.to_string());
-                continue;
-            }
-        };
+        let (Some(descriptor), Some(settings)) = (descriptor, value.as_table()) else { continue };
+        let schema = descriptor.credentials_schema();
         let mut credentials = settings.clone();
         credentials.remove("connector");
-        for secret in secret_properties(&descriptor.credentials_schema()) {
-            if credentials.get(&secret).is_some_and(toml::Value::is_str) {
-                c.push(
-                    Severity::Warning,
-                    &format!("{at}.{secret}"),
-                    "secret written inline in the file; prefer { env = \"VARIABLE\" } or { file = \"path\" }",
-                );
-            }
+        for key in validate::unknown_keys(schema.as_value(), &credentials) {
+            let known = validate::property_names(schema.as_value());
+            let hint = validate::did_you_mean(&key, known.iter().map(String::as_str));
+            c.error(
+                &format!("{at}.{key}"),
+                format!("unknown key `{key}`{hint}; `{}` connections take {}", descriptor.id, known.join(", ")),
+            );
+            // Reported here, at its own line; the rest is still checked below.
+            credentials.remove(&key);
+        }
+        for secret in validate::inline_secrets(&schema, &credentials) {
+            c.warning(
+                &format!("{at}.{secret}"),
+                "secret written inline in the file; prefer { env = \"VARIABLE\" } or { file = \"path\" }",
+            );
         }
         let raw = match serde_json::to_value(&credentials) {
             Ok(v) => v,
@@ -192,54 +208,32 @@ fn connections(c: &mut Collector<'_>, value: Option<&toml::Value>, base_dir: &Pa
             }
         }
     }
-    out
+    (out, written)
 }
 
-/// Checks `[lifecycle]` against the connections written in the file (`written`), whether or not
-/// they loaded: a connection with a bad password is still a connection.
-fn check_lifecycle(c: &mut Collector<'_>, lifecycle: &LifecycleConfig, connections: &[Connection], written: &[String]) {
-    let names: Vec<&str> = written.iter().map(String::as_str).collect();
-    let known = || {
-        if names.is_empty() {
-            "no connections are configured".to_owned()
-        } else {
-            format!("configured connections: {}", names.join(", "))
-        }
+/// The connector a connection's table names, reporting what is wrong with it.
+fn connector_of(c: &mut Collector<'_>, at: &str, value: &toml::Value) -> Option<&'static ConnectorDescriptor> {
+    let Some(settings) = value.as_table() else {
+        c.error(at, "expected a table with `connector = \"...\"` and its settings");
+        return None;
     };
-    let mut seen = std::collections::HashSet::new();
-    for source in &lifecycle.sources {
-        if !seen.insert(source) {
-            c.error("lifecycle.sources", format!("`{source}` is listed twice"));
+    let Some(connector) = settings.get("connector") else {
+        c.error(at, "missing required key `connector` (e.g. connector = \"ukg-pro\"; see `roster connectors`)");
+        return None;
+    };
+    let Some(id) = connector.as_str() else {
+        c.error(&format!("{at}.connector"), "expected a string, e.g. connector = \"ukg-pro\"");
+        return None;
+    };
+    match find_connector(id) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            let hint = validate::did_you_mean(id, e.known.iter().copied());
+            c.error(
+                &format!("{at}.connector"),
+                format!("unknown connector `{id}`{hint}; known connectors: {}", e.known.join(", ")),
+            );
+            None
         }
-        match connections.iter().find(|x| &x.name == source) {
-            None if names.contains(&source.as_str()) => {}
-            None => c.error("lifecycle.sources", format!("`{source}` is not a connection ({})", known())),
-            Some(x) if !x.descriptor.capabilities.lifecycle_source => c.error(
-                "lifecycle.sources",
-                format!("`{source}` uses connector `{}`, which cannot be a lifecycle source of truth", x.descriptor.id),
-            ),
-            Some(_) => {}
-        }
-    }
-    for (attribute, order) in &lifecycle.attributes {
-        for name in order {
-            if !names.contains(&name.as_str()) {
-                c.error(
-                    &format!("lifecycle.attributes.{attribute}"),
-                    format!("`{name}` is not a connection ({})", known()),
-                );
-            }
-        }
-    }
-    for domain in &lifecycle.domains {
-        if domain.trim().is_empty() || domain.contains('@') || !domain.contains('.') {
-            c.error("lifecycle.domains", format!("`{domain}` is not an email domain (write `acme.com`, without `@`)"));
-        }
-    }
-    if lifecycle.match_on.is_empty() {
-        c.error("lifecycle.match_on", "must name at least one key: \"email\" or \"employee_id\"");
-    }
-    if lifecycle.sources.is_empty() && !connections.is_empty() {
-        c.push(Severity::Warning, "lifecycle.sources", "no sources of truth: every person will be an orphan");
     }
 }

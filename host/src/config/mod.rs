@@ -7,6 +7,7 @@
 mod lines;
 mod load;
 pub mod schema;
+mod validate;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -160,6 +161,8 @@ pub struct Problem {
     pub file: PathBuf,
     /// The line of the key, when known.
     pub line: Option<usize>,
+    /// The column, for syntax errors (a key's line is enough to find it).
+    pub column: Option<usize>,
     /// The TOML key path (`connections.ukg.password`); empty for the file itself.
     pub path: String,
     /// What is wrong and what was expected; never a secret's value.
@@ -171,6 +174,9 @@ impl fmt::Display for Problem {
         write!(f, "{}", self.file.display())?;
         if let Some(line) = self.line {
             write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
         }
         if self.severity == Severity::Warning {
             f.write_str(": warning")?;
@@ -185,17 +191,37 @@ impl fmt::Display for Problem {
 /// Every error (and warning) that made a configuration unusable. Exit status 2.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
-    /// Errors first, then warnings.
+    /// Errors first, then warnings, each group by line.
     pub problems: Vec<Problem>,
+}
+
+impl ConfigError {
+    /// A configuration that is unusable for one reason.
+    pub(crate) fn single(problem: Problem) -> Self {
+        Self { problems: vec![problem] }
+    }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One problem reads best on one line, like a compiler's (`roster.toml:3:7: ...`).
+        if let [only] = self.problems.as_slice() {
+            return write!(f, "{only}");
+        }
         let errors = self.problems.iter().filter(|p| p.severity == Severity::Error).count();
-        write!(f, "invalid configuration ({errors} problem{})", if errors == 1 { "" } else { "s" })?;
+        let warnings = self.problems.len() - errors;
+        write!(f, "invalid configuration: {errors} error{}", plural(errors))?;
+        if warnings > 0 {
+            write!(f, ", {warnings} warning{}", plural(warnings))?;
+        }
         for p in &self.problems {
             write!(f, "\n  {p}")?;
         }
         Ok(())
     }
+}
+
+/// `s` unless there is exactly one.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }

@@ -1,0 +1,209 @@
+//! The store's promises: a listing that does not finish changes nothing, an unchanged row is
+//! never rewritten, a shrinking snapshot is held, a busy database says so.
+
+use std::time::Duration;
+
+use roster_core::lifecycle::{Policy, Snapshot, resolve};
+use roster_core::{EmploymentStatus, Lifecycle, SourceUser};
+
+use super::*;
+
+fn user(id: &str, status: EmploymentStatus) -> SourceUser {
+    SourceUser { source_id: id.into(), email: Some(format!("{id}@acme.com")), status, ..SourceUser::default() }
+}
+
+fn users(n: usize) -> Vec<SourceUser> {
+    (0..n).map(|i| user(&format!("u{i:03}"), EmploymentStatus::Active)).collect()
+}
+
+fn temp_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("roster.db")).unwrap();
+    (dir, store)
+}
+
+fn sync(store: &Store, pages: &[&[SourceUser]], max_drop: f64, force: bool) -> Commit {
+    let mut w = store.snapshot_writer("hr", "ukg-pro").unwrap();
+    for page in pages {
+        w.stage(page).unwrap();
+    }
+    w.commit(max_drop, force).unwrap()
+}
+
+/// Counts every write to `source_users`, through triggers the store knows nothing of.
+fn count_writes(store: &Store) {
+    store
+        .conn
+        .execute_batch(
+            "CREATE TABLE writes (n INTEGER NOT NULL);
+             INSERT INTO writes VALUES (0);
+             CREATE TRIGGER w_ins AFTER INSERT ON source_users BEGIN UPDATE writes SET n = n + 1; END;
+             CREATE TRIGGER w_upd AFTER UPDATE ON source_users BEGIN UPDATE writes SET n = n + 1; END;
+             CREATE TRIGGER w_del AFTER DELETE ON source_users BEGIN UPDATE writes SET n = n + 1; END;",
+        )
+        .unwrap();
+}
+
+fn writes(store: &Store) -> i64 {
+    store.conn.query_row("SELECT n FROM writes", [], |r| r.get(0)).unwrap()
+}
+
+fn resolve_and_write(store: &mut Store, policy: &Policy) {
+    let snapshot = store.snapshot("hr").unwrap().unwrap();
+    let prior = store.people().unwrap();
+    let people = resolve(&[Snapshot { connection: "hr", users: &snapshot }], policy, &prior);
+    store.write_resolution(&prior, &people, &[], Some(policy), &["hr"]).unwrap();
+}
+
+#[test]
+fn a_listing_that_does_not_finish_changes_nothing() {
+    let (_dir, mut store) = temp_store();
+    let first = users(10);
+    assert_eq!(
+        sync(&store, &[&first[..5], &first[5..]], 20.0, false),
+        Commit::Replaced { users: 10, rows_changed: 10 }
+    );
+    let policy = Policy { sources: vec!["hr".into()], ..Policy::default() };
+    resolve_and_write(&mut store, &policy);
+    let people_before = store.people().unwrap();
+
+    // Half a listing of other people, then the listing fails: the writer is dropped unmerged.
+    let mut w = store.snapshot_writer("hr", "ukg-pro").unwrap();
+    w.stage(&users(3).into_iter().map(|u| user(&u.source_id, EmploymentStatus::Terminated)).collect::<Vec<_>>())
+        .unwrap();
+    drop(w);
+    store.record_unsuccessful("hr", "ukg-pro", SyncOutcome::Failed, "page 2 failed").unwrap();
+
+    assert_eq!(store.snapshot("hr").unwrap().unwrap(), first, "the previous snapshot is exactly as it was");
+    assert_eq!(store.people().unwrap(), people_before, "people are exactly as they were");
+    let status = &store.statuses().unwrap()[0];
+    assert_eq!(
+        (status.last_outcome.as_deref(), status.last_error.as_deref(), status.users),
+        (Some("failed"), Some("page 2 failed"), Some(10))
+    );
+    assert!(status.last_success_at.is_some());
+    assert!(!store.needs_resolution(&["hr"]).unwrap(), "nothing to resolve again");
+}
+
+#[test]
+fn unchanged_rows_are_not_rewritten() {
+    let (_dir, store) = temp_store();
+    count_writes(&store);
+    let mut list = users(50);
+    sync(&store, &[&list], 20.0, false);
+    assert_eq!(writes(&store), 50);
+
+    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 50, rows_changed: 0 });
+    assert_eq!(writes(&store), 50, "an identical listing writes nothing");
+
+    list[7].role = Some("Controller".into());
+    list.remove(3);
+    list.push(user("new", EmploymentStatus::PreHire));
+    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 50, rows_changed: 3 });
+    assert_eq!(writes(&store), 53, "one update, one delete, one insert");
+    assert_eq!(store.snapshot("hr").unwrap().unwrap().len(), 50);
+}
+
+#[test]
+fn a_shrinking_snapshot_is_held_unless_forced() {
+    let (_dir, store) = temp_store();
+    let list = users(100);
+    sync(&store, &[&list], 20.0, false);
+    let held = sync(&store, &[&list[..70]], 20.0, false);
+    assert_eq!(held, Commit::Held(Staged { users: 70, previous: Some(100) }));
+    assert_eq!(store.snapshot("hr").unwrap().unwrap().len(), 100, "nothing was replaced");
+
+    assert_eq!(sync(&store, &[&list[..85]], 20.0, false), Commit::Replaced { users: 85, rows_changed: 15 });
+    assert_eq!(sync(&store, &[&list[..10]], 20.0, true), Commit::Replaced { users: 10, rows_changed: 75 });
+}
+
+#[test]
+fn an_empty_first_snapshot_is_a_snapshot() {
+    let (_dir, store) = temp_store();
+    assert!(!store.has_snapshot("hr").unwrap());
+    assert_eq!(sync(&store, &[], 20.0, false), Commit::Replaced { users: 0, rows_changed: 0 });
+    assert_eq!(store.snapshot("hr").unwrap(), Some(Vec::new()));
+    assert!(store.needs_resolution(&["hr"]).unwrap());
+}
+
+#[test]
+fn resolution_is_needed_when_snapshots_or_their_set_change() {
+    let (_dir, mut store) = temp_store();
+    sync(&store, &[&users(5)], 20.0, false);
+    assert!(store.needs_resolution(&["hr"]).unwrap(), "never resolved");
+    resolve_and_write(&mut store, &Policy::default());
+    assert!(!store.needs_resolution(&["hr"]).unwrap());
+    assert!(store.needs_resolution(&["hr", "azure"]).unwrap(), "another connection has a snapshot now");
+    sync(&store, &[&users(5)], 20.0, false);
+    assert!(!store.needs_resolution(&["hr"]).unwrap(), "an identical listing changes nothing");
+    sync(&store, &[&users(6)], 20.0, false);
+    assert!(store.needs_resolution(&["hr"]).unwrap());
+}
+
+#[test]
+fn people_are_listed_by_email_then_key_and_those_without_email_last() {
+    let (_dir, mut store) = temp_store();
+    let mut list = vec![
+        user("b", EmploymentStatus::Active),
+        user("A", EmploymentStatus::Terminated),
+        user("c", EmploymentStatus::Active),
+    ];
+    list.push(SourceUser { source_id: "z".into(), status: EmploymentStatus::Active, ..SourceUser::default() });
+    sync(&store, &[&list], 20.0, false);
+    resolve_and_write(&mut store, &Policy { sources: vec!["hr".into()], ..Policy::default() });
+
+    let mut all = Vec::new();
+    store
+        .for_each_person(None, |p| {
+            all.push(p.email.unwrap_or_default());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(all, ["A@acme.com", "b@acme.com", "c@acme.com", ""], "case-insensitive, no email last");
+    let mut past = Vec::new();
+    store
+        .for_each_person(Some(Lifecycle::Past), |p| {
+            past.push(p.email.unwrap_or_default());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(past, ["A@acme.com"]);
+}
+
+#[test]
+fn the_applied_policy_is_stored_once() {
+    let (_dir, mut store) = temp_store();
+    assert!(store.applied_policy().unwrap().is_none());
+    sync(&store, &[&users(2)], 20.0, false);
+    let policy = Policy { sources: vec!["hr".into()], ..Policy::default() };
+    resolve_and_write(&mut store, &policy);
+    assert_eq!(store.applied_policy().unwrap().map(|(p, _)| p), Some(policy));
+}
+
+#[test]
+fn a_second_writer_waits_then_says_the_database_is_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.db");
+    let mut store = open_with_timeout(&path, Duration::from_millis(200)).unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+
+    let started = std::time::Instant::now();
+    let err = store.write_resolution(&[], &[], &[], None, &[]).unwrap_err();
+    assert!(started.elapsed() >= Duration::from_millis(150), "it waited for the other writer first");
+    assert_eq!(
+        format!("{err:#}"),
+        format!("database is busy: another roster command is writing to {}; try again when it is done", path.display())
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+    store.write_resolution(&[], &[], &[], None, &[]).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, _store) = temp_store();
+    let mode = std::fs::metadata(dir.path().join("roster.db")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -1,0 +1,203 @@
+//! `roster sync` end to end against fake connectors and a temporary database: independent
+//! connections, failures that change nothing, thresholds that hold, the applied policy.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use roster_core::lifecycle::{Mode, OnLeave};
+use roster_core::{
+    CheckReport, ConnectorError, EmploymentStatus, ErrorKind, Lifecycle, ListSummary, SourceUser, find_connector,
+};
+
+use super::*;
+use crate::config::{LifecycleConfig, SafetyConfig};
+
+/// A connector that lists fixed pages and can fail at one of them.
+struct Fake {
+    pages: Vec<Vec<SourceUser>>,
+    fail_at: Option<usize>,
+}
+
+#[async_trait]
+impl Connector for Fake {
+    async fn check(&self) -> CheckReport {
+        CheckReport::default()
+    }
+
+    async fn list_users(&self, sink: &mut PageSink) -> Result<ListSummary, ConnectorError> {
+        for (i, page) in self.pages.iter().enumerate() {
+            if self.fail_at == Some(i) {
+                return Err(ConnectorError::new(ErrorKind::Unavailable, format!("page {i} failed")));
+            }
+            sink.send(page.clone()).await?;
+        }
+        Ok(ListSummary { users: sink.sent(), requests: self.pages.len() as u64 })
+    }
+}
+
+fn person(id: &str, status: EmploymentStatus) -> SourceUser {
+    SourceUser {
+        source_id: id.into(),
+        email: Some(format!("{id}@acme.com")),
+        role: Some("Engineer".into()),
+        status,
+        ..SourceUser::default()
+    }
+}
+
+fn staff(n: usize) -> Vec<SourceUser> {
+    (0..n).map(|i| person(&format!("p{i:02}"), EmploymentStatus::Active)).collect()
+}
+
+fn fake(users: &[SourceUser], fail_at: Option<usize>) -> Arc<dyn Connector> {
+    Arc::new(Fake { pages: users.chunks(4).map(<[SourceUser]>::to_vec).collect(), fail_at })
+}
+
+fn config(connections: Vec<(&str, Arc<dyn Connector>)>, sources: &[&str]) -> Config {
+    let descriptor = find_connector("ukg-pro").unwrap();
+    Config {
+        path: "roster.toml".into(),
+        connections: connections
+            .into_iter()
+            .map(|(name, connector)| Connection { name: name.into(), descriptor, connector })
+            .collect(),
+        lifecycle: LifecycleConfig {
+            sources: sources.iter().map(|s| (*s).to_owned()).collect(),
+            domains: vec!["acme.com".into()],
+            ..LifecycleConfig::default()
+        },
+        safety: SafetyConfig::default(),
+        warnings: Vec::new(),
+    }
+}
+
+async fn sync_all(config: &Config, store: &mut Store, force: bool) -> Result<()> {
+    let selected: Vec<&Connection> = config.connections.iter().collect();
+    run(config, store, &selected, force, &Ui { quiet: true }).await
+}
+
+fn exit_code(result: &Result<()>) -> u8 {
+    result.as_ref().err().map_or(0, crate::error::exit_code)
+}
+
+fn events(store: &Store) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(store.path()).unwrap();
+    let mut stmt = conn.prepare("SELECT kind, person FROM events ORDER BY id").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+}
+
+#[tokio::test]
+async fn a_failed_connection_keeps_its_snapshot_and_people_while_the_others_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::open(&dir.path().join("roster.db")).unwrap();
+    let (hr, apps) = (staff(10), vec![person("p00", EmploymentStatus::Active), person("x", EmploymentStatus::Active)]);
+    let first = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps, None))], &["hr"]);
+    assert_eq!(exit_code(&sync_all(&first, &mut store, false).await), 0);
+    assert!(events(&store).is_empty(), "the first resolution is a baseline");
+    let (snapshot, people) = (store.snapshot("hr").unwrap(), store.people().unwrap());
+
+    // HR now lists everyone terminated, but fails at its second page; apps gains someone.
+    let terminated: Vec<SourceUser> = hr.iter().map(|u| person(&u.source_id, EmploymentStatus::Terminated)).collect();
+    let mut apps2 = apps.clone();
+    apps2.push(person("y", EmploymentStatus::Active));
+    let second = config(vec![("hr", fake(&terminated, Some(1))), ("apps", fake(&apps2, None))], &["hr"]);
+    let result = sync_all(&second, &mut store, false).await;
+    assert_eq!(exit_code(&result), 1);
+    assert_eq!(format!("{:#}", result.unwrap_err()), "1 of 2 connections failed to sync: hr");
+
+    assert_eq!(store.snapshot("hr").unwrap(), snapshot, "HR's snapshot is exactly as it was");
+    assert_eq!(store.snapshot("apps").unwrap().unwrap().len(), 3, "apps synced regardless");
+    let now = store.people().unwrap();
+    assert!(people.iter().all(|p| now.contains(p)), "nobody HR decided changed");
+    assert_eq!(now.len(), people.len() + 1, "y@acme.com, an orphan, joined the list");
+    let hr_status = store.statuses().unwrap().into_iter().find(|s| s.name == "hr").unwrap();
+    assert_eq!(hr_status.last_outcome.as_deref(), Some("failed"));
+    assert!(hr_status.last_error.unwrap().contains("page 1 failed"));
+}
+
+#[tokio::test]
+async fn thresholds_hold_changes_until_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::open(&dir.path().join("roster.db")).unwrap();
+    let hr = staff(20);
+    assert_eq!(exit_code(&sync_all(&config(vec![("hr", fake(&hr, None))], &["hr"]), &mut store, false).await), 0);
+
+    // A listing 30% smaller: the snapshot is held.
+    let shrunk = config(vec![("hr", fake(&hr[..14], None))], &["hr"]);
+    assert_eq!(exit_code(&sync_all(&shrunk, &mut store, false).await), 3);
+    assert_eq!(store.snapshot("hr").unwrap().unwrap().len(), 20);
+
+    // Three of twenty terminated (15%): the snapshot goes in, the resolution is held.
+    let mut leavers = hr.clone();
+    for u in &mut leavers[..3] {
+        u.status = EmploymentStatus::Terminated;
+    }
+    let people_before = store.people().unwrap();
+    let result = sync_all(&config(vec![("hr", fake(&leavers, None))], &["hr"]), &mut store, false).await;
+    assert_eq!(exit_code(&result), 3, "{result:?}");
+    assert_eq!(store.people().unwrap(), people_before, "people and events were not changed");
+    assert!(events(&store).is_empty());
+
+    // The same data again, forced: three people left.
+    let forced = sync_all(&config(vec![("hr", fake(&leavers, None))], &["hr"]), &mut store, true).await;
+    assert_eq!(exit_code(&forced), 0, "{forced:?}");
+    let left: Vec<(String, String)> = events(&store);
+    assert_eq!(left.len(), 3);
+    assert!(left.iter().all(|(kind, _)| kind == "left"));
+
+    // One more leaver (1 of 17 current, under 10%) goes through without --force.
+    leavers[5].status = EmploymentStatus::Terminated;
+    assert_eq!(exit_code(&sync_all(&config(vec![("hr", fake(&leavers, None))], &["hr"]), &mut store, false).await), 0);
+    assert_eq!(events(&store).len(), 4);
+}
+
+#[tokio::test]
+async fn a_changed_policy_is_applied_by_the_next_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::open(&dir.path().join("roster.db")).unwrap();
+    let hr = vec![person("a", EmploymentStatus::Active), person("b", EmploymentStatus::OnLeave)];
+    let apps = vec![person("a", EmploymentStatus::Active), person("b", EmploymentStatus::Active)];
+    let first = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps, None))], &["hr"]);
+    sync_all(&first, &mut store, false).await.unwrap();
+    let applied = store.applied_policy().unwrap().unwrap().0;
+    assert_eq!(applied, first.policy());
+
+    // The file now says apps decides, on-leave is past, any-active; apps no longer lists b.
+    let mut changed = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps[..1], None))], &["apps"]);
+    changed.lifecycle.on_leave = OnLeave::Past;
+    changed.lifecycle.mode = Mode::AnyActive;
+    sync_all(&changed, &mut store, true).await.unwrap();
+    assert_eq!(store.applied_policy().unwrap().unwrap().0, changed.policy());
+    assert_ne!(changed.policy(), applied);
+    let mut people = Vec::new();
+    store
+        .for_each_person(None, |p| {
+            people.push((p.email.unwrap(), p.lifecycle, p.decided_by));
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        people,
+        [
+            ("a@acme.com".to_owned(), Lifecycle::Current, Some("apps".to_owned())),
+            ("b@acme.com".to_owned(), Lifecycle::Past, Some("apps".to_owned())),
+        ],
+        "apps decides now: b is absent from its complete snapshot"
+    );
+
+    // The same policy again changes nothing.
+    sync_all(&changed, &mut store, false).await.unwrap();
+    assert_eq!(store.applied_policy().unwrap().unwrap().0, changed.policy());
+}
+
+#[test]
+fn unknown_connection_names_are_bad_usage() {
+    let c = config(vec![("hr", fake(&[], None)), ("apps", fake(&[], None))], &["hr"]);
+    let err = select(&c, &["hr".into(), "workday".into(), "hr".into()]).unwrap_err();
+    assert_eq!(crate::error::exit_code(&err), 2);
+    assert_eq!(err.to_string(), "no connection named `workday` in roster.toml; configured connections: hr, apps");
+    let picked: Vec<&str> =
+        select(&c, &["apps".into(), "hr".into(), "apps".into()]).unwrap().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(picked, ["apps", "hr"], "in the order asked, each once");
+    assert_eq!(select(&c, &[]).unwrap().len(), 2);
+}
