@@ -225,6 +225,15 @@ pub struct RunningSandbox {
     pub shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
+/// Binds a listener on 127.0.0.1 for a sandbox (`port` 0 picks a free one) and says where it is.
+pub async fn bind_loopback(port: u16) -> Result<(tokio::net::TcpListener, std::net::SocketAddr), String> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| format!("cannot read the sandbox's address: {e}"))?;
+    Ok((listener, addr))
+}
+
 /// The hook a connector registers to serve its emulator.
 pub type SandboxFn = fn(SandboxRequest) -> BoxFuture<'static, Result<RunningSandbox, String>>;
 

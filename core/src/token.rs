@@ -47,6 +47,28 @@ impl TokenCache {
         Ok(token)
     }
 
+    /// Runs `call` with the cached token (from `fetch` when needed). A 401 means the token died
+    /// early (expired, revoked): it is renewed once and `call` tried again; a second 401 is the
+    /// answer. `what` names the call in the log.
+    pub async fn authorized<T, F, FFut, C, CFut>(&self, what: &str, fetch: F, call: C) -> Result<T, ConnectorError>
+    where
+        F: Fn() -> FFut,
+        FFut: Future<Output = Result<(Secret, Duration), ConnectorError>>,
+        C: Fn(Secret) -> CFut,
+        CFut: Future<Output = Result<T, ConnectorError>>,
+    {
+        let token = self.get(&fetch).await?;
+        match call(token.clone()).await {
+            Err(e) if e.status() == Some(401) => {
+                tracing::info!(call = what, "the access token was refused; renewing it once");
+                self.forget(&token).await;
+                let token = self.get(&fetch).await?;
+                call(token).await
+            }
+            other => other,
+        }
+    }
+
     /// Drops `refused` from the cache (unless another caller already replaced it), so the next
     /// [`Self::get`] asks for a new token: what a 401 in the middle of a listing calls for.
     pub async fn forget(&self, refused: &Secret) {
@@ -67,6 +89,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+    use crate::error::ErrorKind;
 
     #[test]
     fn short_tokens_renew_sooner() {
@@ -95,5 +118,33 @@ mod tests {
             "token-2",
             "a spent token is renewed"
         );
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_renewed_once() {
+        let cache = TokenCache::default();
+        let asked = AtomicU32::new(0);
+        let fetch = || {
+            let n = asked.fetch_add(1, Ordering::SeqCst);
+            async move { Ok((Secret::new(format!("token-{n}")), Duration::from_secs(3600))) }
+        };
+        let refuse = |stale: &'static str| {
+            move |token: Secret| async move {
+                if token.expose() == stale || stale == "all" {
+                    Err(ConnectorError::new(ErrorKind::Unauthenticated, "refused").with_status(401))
+                } else {
+                    Ok(token.expose().to_owned())
+                }
+            }
+        };
+        assert_eq!(cache.authorized("call", fetch, refuse("token-0")).await.unwrap(), "token-1");
+        assert_eq!(
+            cache.authorized("call", fetch, refuse("none")).await.unwrap(),
+            "token-1",
+            "the renewed token is cached"
+        );
+        let err = cache.authorized("call", fetch, refuse("all")).await.unwrap_err();
+        assert_eq!(err.status(), Some(401), "a second 401 is the answer");
+        assert_eq!(asked.load(Ordering::SeqCst), 3);
     }
 }

@@ -56,16 +56,13 @@ impl EntraIdConnector {
     /// GETs `url` with the access token. A 401 means the token died (expired early, or was
     /// revoked): renew it once and retry; a second 401 is the answer.
     async fn get(&self, what: &str, url: &str) -> Result<HttpResponse, ConnectorError> {
-        let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await?;
-        match self.get_with(what, url, token.expose()).await {
-            Err(e) if e.status() == Some(401) => {
-                tracing::info!(call = what, "microsoft graph refused the access token; renewing it once");
-                self.token.forget(&token).await;
-                let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await?;
-                self.get_with(what, url, token.expose()).await
-            }
-            other => other,
-        }
+        self.token
+            .authorized(
+                what,
+                || crate::auth::request_token(&self.settings, &self.http),
+                |token| async move { self.get_with(what, url, token.expose()).await },
+            )
+            .await
     }
 
     async fn get_with(&self, what: &str, url: &str, token: &str) -> Result<HttpResponse, ConnectorError> {

@@ -59,16 +59,13 @@ impl GoogleWorkspaceConnector {
         max_results: &str,
         page_token: Option<&str>,
     ) -> Result<HttpResponse, ConnectorError> {
-        let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await?;
-        match self.get_with(what, max_results, page_token, token.expose()).await {
-            Err(e) if e.status() == Some(401) => {
-                tracing::info!(call = what, "google refused the access token; renewing it once");
-                self.token.forget(&token).await;
-                let token = self.token.get(|| crate::auth::request_token(&self.settings, &self.http)).await?;
-                self.get_with(what, max_results, page_token, token.expose()).await
-            }
-            other => other,
-        }
+        self.token
+            .authorized(
+                what,
+                || crate::auth::request_token(&self.settings, &self.http),
+                |token| async move { self.get_with(what, max_results, page_token, token.expose()).await },
+            )
+            .await
     }
 
     async fn get_with(

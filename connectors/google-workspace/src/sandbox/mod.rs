@@ -140,10 +140,7 @@ impl Sandbox {
 
     /// Serves `directory` on `port` (0 for any free port) of 127.0.0.1.
     pub async fn start_on(directory: Directory, port: u16) -> Result<Self, String> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| format!("cannot read the listening address: {e}"))?;
+        let (listener, addr) = roster_core::sandbox::bind_loopback(port).await?;
         let state = Arc::new(State {
             base_url: format!("http://{addr}"),
             directory,

@@ -92,10 +92,7 @@ impl Sandbox {
 
     /// Serves `tenant` on loopback port `port` (0 for any free port).
     pub async fn start_on(tenant: Tenant, port: u16) -> Result<Self, String> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-        let addr = listener.local_addr().map_err(|e| format!("cannot read the sandbox's address: {e}"))?;
+        let (listener, addr) = roster_core::sandbox::bind_loopback(port).await?;
         let base_url = format!("http://{addr}");
         let state = Arc::new(Mutex::new(State {
             base_url: base_url.clone(),
