@@ -27,7 +27,10 @@ fn name_of(id: &str) -> &str {
 /// Runs the demo; `db` keeps the database (default: a temporary one).
 pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Result<()> {
     let org = Arc::new(Org::generate(people, seed, chrono::Utc::now().date_naive()));
-    let dir = tempdir()?;
+    // Removed when the demo ends, however it ends.
+    let tmp =
+        tempfile::Builder::new().prefix("roster-demo-").tempdir().context("cannot create a temporary directory")?;
+    let dir = tmp.path().to_path_buf();
     let mut toml = String::new();
     let mut running = Vec::new();
     for d in connectors() {
@@ -114,7 +117,6 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Resu
     output::print(out.trim_end())?;
     drop(running);
     drop(store);
-    std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }
 
@@ -152,15 +154,4 @@ fn preview(config: &crate::config::Config, store: &crate::store::Store, people: 
     );
 
     Ok(out)
-}
-
-/// A fresh private directory for the demo's configuration (and database, unless `--db`).
-fn tempdir() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "roster-demo-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
-    ));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    Ok(dir)
 }
