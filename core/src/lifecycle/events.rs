@@ -130,3 +130,38 @@ pub fn diff(before: &[Person], after: &[Person]) -> Vec<Event> {
     }
     events
 }
+
+/// People whose lifecycle differs between two resolutions, with one lifecycle before and one
+/// after (`None`: not tracked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition<'a> {
+    /// Lifecycle before (`None`: not tracked yet).
+    pub from: Option<Lifecycle>,
+    /// Lifecycle after (`None`: no longer tracked).
+    pub to: Option<Lifecycle>,
+    /// The people who make it, as `after` has them (as `before` had them when no longer tracked),
+    /// in `after`'s order.
+    pub people: Vec<&'a Person>,
+}
+
+/// Every change of lifecycle from `before` to `after`, grouped by (from, to) in the order of
+/// [`Lifecycle::ALL`] with "not tracked" last. People whose lifecycle did not change are in none.
+pub fn transitions<'a>(before: &'a [Person], after: &'a [Person]) -> Vec<Transition<'a>> {
+    let old: HashMap<&str, &Person> = before.iter().map(|p| (p.key.as_str(), p)).collect();
+    let mut groups: std::collections::BTreeMap<(u8, u8), Transition<'a>> = std::collections::BTreeMap::new();
+    let rank = |l: Option<Lifecycle>| l.map_or(u8::MAX, |l| l as u8);
+    let mut add = |from: Option<Lifecycle>, to: Option<Lifecycle>, p: &'a Person| {
+        groups.entry((rank(from), rank(to))).or_insert_with(|| Transition { from, to, people: Vec::new() }).people.push(p);
+    };
+    for p in after {
+        let from = old.get(p.key.as_str()).map(|w| w.lifecycle);
+        if from != Some(p.lifecycle) {
+            add(from, Some(p.lifecycle), p);
+        }
+    }
+    let now: std::collections::HashSet<&str> = after.iter().map(|p| p.key.as_str()).collect();
+    for w in before.iter().filter(|w| !now.contains(w.key.as_str())) {
+        add(Some(w.lifecycle), None, w);
+    }
+    groups.into_values().collect()
+}

@@ -14,8 +14,8 @@ mod resolve;
 #[cfg(test)]
 mod tests;
 
-pub use events::{Event, EventKind, PersonState, diff};
+pub use events::{Event, EventKind, PersonState, Transition, diff, transitions};
 pub use matching::{Rec, keys, match_records};
-pub use person::{Person, PersonRecord, Rule};
+pub use person::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 pub use policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
 pub use resolve::{Snapshot, resolve};

@@ -73,6 +73,88 @@ impl fmt::Display for Rule {
     }
 }
 
+/// What a source of truth said about a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Said {
+    /// Its latest complete snapshot lists them (with the status beside it).
+    Listed,
+    /// It listed them before; its latest complete snapshot does not.
+    Absent,
+    /// It has never listed them.
+    NotListed,
+    /// It has no complete snapshot yet, so it cannot say anything.
+    NoSnapshot,
+}
+
+/// What the resolver did with a source of truth's say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Its say decided the lifecycle.
+    Decided,
+    /// A higher-ranked source of truth decided (`precedence`, or `any-active` once one is active).
+    Outranked {
+        /// The connection that decided.
+        by: String,
+    },
+    /// `any-active`: it ranks higher, but does not have them active, so a lower source decided.
+    NotActive {
+        /// The connection that decided.
+        by: String,
+    },
+    /// It has nothing to say about them.
+    Silent,
+    /// The person is external; no source of truth decides for them.
+    External,
+}
+
+/// One source of truth's part in a person's lifecycle: the trace `roster explain` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Connection name.
+    pub connection: String,
+    /// Its rank among the sources of truth, 1 first.
+    pub rank: usize,
+    /// What it said.
+    pub said: Said,
+    /// The (combined) status of its records, when it lists them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<EmploymentStatus>,
+    /// The vendor's value behind `status`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_status: Option<String>,
+    /// What came of it.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.said, self.status) {
+            (Said::Listed, Some(status)) => {
+                write!(f, "lists them as {status}")?;
+                if let Some(raw) = self.raw_status.as_deref().filter(|r| *r != status.as_str()) {
+                    write!(f, " (`{raw}`)")?;
+                }
+            }
+            (Said::Listed, None) => f.write_str("lists them")?,
+            (Said::Absent, _) => f.write_str("listed them before, not any more")?,
+            (Said::NotListed, _) => f.write_str("has no record of them")?,
+            (Said::NoSnapshot, _) => f.write_str("has no complete snapshot yet")?,
+        }
+        match &self.outcome {
+            Outcome::Decided => f.write_str(": decided"),
+            Outcome::Outranked { by } => write!(f, ": passed over, `{by}` ranks higher and decided"),
+            Outcome::NotActive { by } => {
+                write!(f, ": passed over, not active here (any-active), `{by}` has them active")
+            }
+            Outcome::Silent => f.write_str(": passed over, nothing to say"),
+            Outcome::External => f.write_str(": not consulted, the person is external"),
+        }
+    }
+}
+
 /// A person: records from several connections matched into one identity, with the lifecycle the
 /// policy gives them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -106,6 +188,9 @@ pub struct Person {
     pub decided_by: Option<String>,
     /// Why.
     pub rule: Rule,
+    /// What each source of truth said, in rank order, and what came of it.
+    #[serde(default)]
+    pub trace: Vec<Verdict>,
     /// Needs a person to look at it (an unmapped status, a mapping problem).
     pub review: bool,
     /// Which connection each attribute came from.

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use super::matching::{Rec, keys, match_records};
-use super::person::{Person, PersonRecord, Rule};
+use super::person::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
 
@@ -195,6 +195,7 @@ impl<'a> Ctx<'a> {
             lifecycle: decision.lifecycle,
             decided_by: decision.decided_by.map(|c| self.conns[c].to_owned()),
             rule: decision.rule,
+            trace: decision.trace,
             review: decision.review || problems,
             provenance,
             records,
@@ -212,6 +213,7 @@ impl<'a> Ctx<'a> {
             lifecycle: decision.lifecycle,
             decided_by: decision.decided_by.map(|c| self.conns[c].to_owned()),
             rule: decision.rule,
+            trace: decision.trace,
             review: decision.review,
             records: Vec::new(),
             ..p.clone()
@@ -226,48 +228,84 @@ impl<'a> Ctx<'a> {
         all_guest: bool,
         prior: Option<&Person>,
     ) -> Decision {
+        // What each source of truth says, highest precedence first.
+        let says: Vec<(Option<usize>, Say<'_>)> = self
+            .policy
+            .sources
+            .iter()
+            .map(|s| match self.conns.iter().position(|n| n == s) {
+                None => (None, Say::NoSnapshot),
+                Some(c) => match by_conn.get(&c) {
+                    Some(users) => (Some(c), Say::Record(users)),
+                    None if seen_in.contains(s) => (Some(c), Say::Absent),
+                    None => (Some(c), Say::NotListed),
+                },
+            })
+            .collect();
+
+        if let Some(rule) = self.external(emails, all_guest && !by_conn.is_empty()) {
+            let mut d = Decision::new(Lifecycle::External, None, rule);
+            d.trace = self.trace(&says, None, true);
+            return d;
+        }
+
+        let active = (self.policy.mode == Mode::AnyActive)
+            .then(|| {
+                says.iter().position(|(_, say)| matches!(say, Say::Record(users) if self.counts_as_current(users[0].status)))
+            })
+            .flatten();
+        let decider = active.or_else(|| says.iter().position(|(_, say)| matches!(say, Say::Record(_) | Say::Absent)));
+        let mut decision = match decider.map(|i| &says[i]) {
+            Some(&(Some(c), Say::Record(users))) if active.is_some() => {
+                Decision::new(Lifecycle::Current, Some(c), Rule::Status { status: users[0].status })
+                    .with_status(users[0].status)
+            }
+            Some(&(Some(c), Say::Record(users))) => self.by_record_status(c, users[0], prior),
+            Some(&(Some(c), Say::Absent)) => Decision::new(Lifecycle::Past, Some(c), Rule::Absent),
+            _ => Decision::new(Lifecycle::Orphan, None, Rule::NoSourceOfTruth),
+        };
+        decision.trace = self.trace(&says, decider, false);
+        decision
+    }
+
+    /// Why a person is external, if they are: none of their addresses is in the company's
+    /// domains, or every account of theirs is a guest account.
+    fn external(&self, emails: &[&str], all_guest: bool) -> Option<Rule> {
         if !self.policy.domains.is_empty() && !emails.is_empty() {
             let inside =
                 emails.iter().any(|e| e.rsplit_once('@').is_some_and(|(_, d)| self.policy.is_company_domain(d)));
             if !inside {
                 let domain = emails[0].rsplit_once('@').map_or(emails[0], |(_, d)| d).to_lowercase();
-                return Decision::new(Lifecycle::External, None, Rule::ExternalDomain { domain });
+                return Some(Rule::ExternalDomain { domain });
             }
         }
-        if all_guest && !by_conn.is_empty() {
-            return Decision::new(Lifecycle::External, None, Rule::Guest);
-        }
+        all_guest.then_some(Rule::Guest)
+    }
 
-        // What each source of truth says, highest precedence first.
-        let says: Vec<(usize, Say<'_>)> = self
-            .policy
-            .sources
-            .iter()
-            .filter_map(|s| {
-                let c = self.conns.iter().position(|n| n == s)?;
-                match by_conn.get(&c) {
-                    Some(users) => Some((c, Say::Record(users))),
-                    None if seen_in.contains(s) => Some((c, Say::Absent)),
-                    None => None,
-                }
+    /// What each source of truth said and what came of it, given the rank of the one that
+    /// decided.
+    fn trace(&self, says: &[(Option<usize>, Say<'_>)], decider: Option<usize>, external: bool) -> Vec<Verdict> {
+        let by = decider.map(|d| self.policy.sources[d].clone());
+        says.iter()
+            .enumerate()
+            .map(|(i, (_, say))| {
+                let (said, status, raw_status) = match say {
+                    Say::Record(users) => (Said::Listed, Some(users[0].status), users[0].raw_status.clone()),
+                    Say::Absent => (Said::Absent, None, None),
+                    Say::NotListed => (Said::NotListed, None, None),
+                    Say::NoSnapshot => (Said::NoSnapshot, None, None),
+                };
+                let outcome = match (&by, decider) {
+                    _ if external => Outcome::External,
+                    (_, Some(d)) if d == i => Outcome::Decided,
+                    (Some(by), Some(d)) if matches!(said, Said::Listed | Said::Absent) => {
+                        if i < d { Outcome::NotActive { by: by.clone() } } else { Outcome::Outranked { by: by.clone() } }
+                    }
+                    _ => Outcome::Silent,
+                };
+                Verdict { connection: self.policy.sources[i].clone(), rank: i + 1, said, status, raw_status, outcome }
             })
-            .collect();
-
-        if self.policy.mode == Mode::AnyActive {
-            let current = says.iter().find(|(_, say)| match say {
-                Say::Record(users) => self.counts_as_current(users[0].status),
-                Say::Absent => false,
-            });
-            if let Some((c, Say::Record(users))) = current {
-                return Decision::new(Lifecycle::Current, Some(*c), Rule::Status { status: users[0].status })
-                    .with_status(users[0].status);
-            }
-        }
-        match says.first() {
-            Some(&(c, Say::Record(users))) => self.by_record_status(c, users[0], prior),
-            Some(&(c, Say::Absent)) => Decision::new(Lifecycle::Past, Some(c), Rule::Absent),
-            None => Decision::new(Lifecycle::Orphan, None, Rule::NoSourceOfTruth),
-        }
+            .collect()
     }
 
     fn counts_as_current(&self, status: EmploymentStatus) -> bool {
@@ -308,6 +346,8 @@ impl<'a> Ctx<'a> {
 enum Say<'u> {
     Record(&'u [&'u SourceUser]),
     Absent,
+    NotListed,
+    NoSnapshot,
 }
 
 struct Decision {
@@ -316,11 +356,12 @@ struct Decision {
     rule: Rule,
     review: bool,
     status: Option<EmploymentStatus>,
+    trace: Vec<Verdict>,
 }
 
 impl Decision {
     fn new(lifecycle: Lifecycle, decided_by: Option<usize>, rule: Rule) -> Self {
-        Self { lifecycle, decided_by, rule, review: false, status: None }
+        Self { lifecycle, decided_by, rule, review: false, status: None, trace: Vec::new() }
     }
 
     fn with_status(mut self, status: EmploymentStatus) -> Self {
