@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use roster_core::Lifecycle;
+use roster_core::lifecycle::EventKind;
 
 /// roster: who works here, according to which source of truth.
 #[derive(Debug, Parser)]
@@ -57,6 +58,43 @@ pub enum Command {
         /// Apply a change even when a safety threshold would hold it.
         #[arg(long)]
         force: bool,
+    },
+    /// Show what applying the configuration's [lifecycle] would change. Changes nothing.
+    Preview {
+        /// Also write the plan to this file, for `roster apply PLAN`.
+        #[arg(long, value_name = "PLAN")]
+        out: Option<PathBuf>,
+        /// Output format (JSON is the plan itself).
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Apply the configuration's [lifecycle]; with a plan, exactly that plan or nothing.
+    Apply {
+        /// A plan written by `roster preview --out`.
+        plan: Option<PathBuf>,
+        /// Apply even when a safety threshold would hold it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show every record of a person, which source decided and why, and where each attribute came from.
+    Explain {
+        /// An email address (primary or alias) or employee id.
+        person: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List recorded events: who joined, left, rejoined or moved.
+    Events {
+        /// Only events at or after this date (`2026-11-01`) or time (RFC 3339).
+        #[arg(long, value_name = "DATE", value_parser = parse_since)]
+        since: Option<String>,
+        /// Only events of these kinds.
+        #[arg(long, value_enum, value_delimiter = ',')]
+        kind: Vec<EventKindArg>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = EventsFormat::Table)]
+        format: EventsFormat,
     },
     /// List the resolved people.
     Users {
@@ -133,5 +171,63 @@ impl From<LifecycleArg> for Lifecycle {
             LifecycleArg::External => Self::External,
             LifecycleArg::Orphan => Self::Orphan,
         }
+    }
+}
+
+/// Formats of `roster events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    /// A table for people.
+    Table,
+    /// One JSON array.
+    Json,
+    /// Comma-separated values with a header.
+    Csv,
+}
+
+/// Event kinds, as the CLI takes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventKindArg {
+    /// Became current for the first time.
+    Joined,
+    /// Was current, is not any more.
+    Left,
+    /// Became current again.
+    Rejoined,
+    /// Changed role or department while current.
+    Moved,
+}
+
+impl From<EventKindArg> for EventKind {
+    fn from(arg: EventKindArg) -> Self {
+        match arg {
+            EventKindArg::Joined => Self::Joined,
+            EventKindArg::Left => Self::Left,
+            EventKindArg::Rejoined => Self::Rejoined,
+            EventKindArg::Moved => Self::Moved,
+        }
+    }
+}
+
+/// `--since`: a date (the start of that day, UTC) or an RFC 3339 time, as the stored UTC text
+/// it is compared with.
+fn parse_since(value: &str) -> Result<String, String> {
+    if let Ok(day) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(format!("{day}T00:00:00.000Z"));
+    }
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .map_err(|_| format!("`{value}` is not a date like 2026-11-01 or a time like 2026-11-01T09:30:00Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_a_date_or_a_time_and_compares_as_stored() {
+        assert_eq!(parse_since("2026-11-01").unwrap(), "2026-11-01T00:00:00.000Z");
+        assert_eq!(parse_since("2026-11-01T10:30:00+01:00").unwrap(), "2026-11-01T09:30:00.000Z");
+        assert!(parse_since("yesterday").unwrap_err().contains("`yesterday` is not a date"));
     }
 }

@@ -2,13 +2,12 @@
 //! loopback HTTP, with a generated organisation, so a newcomer sees roster work with no
 //! credentials.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
-use roster_core::lifecycle::{EventKind, Mode, Person, Snapshot, diff, resolve};
+use roster_core::lifecycle::{Mode, Person};
 use roster_core::sandbox::{Org, SandboxRequest};
 use roster_core::{EmploymentStatus, Lifecycle, connectors};
 
@@ -99,7 +98,7 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Resu
         let _ = writeln!(out, "  ... and {} more", gap.len() - 5);
     }
 
-    out.push_str(&preview(&config, &store, &people)?);
+    out.push_str(&preview(&config, &store)?);
 
     let kept = !db_path.starts_with(&dir);
     let db_arg = if kept { db_path.display().to_string() } else { "demo.db".to_owned() };
@@ -121,37 +120,15 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Resu
 }
 
 /// What switching the sources of truth to the identity providers (any-active) would change.
-fn preview(config: &crate::config::Config, store: &crate::store::Store, people: &[Person]) -> Result<String> {
-    let mut out = String::new();
+fn preview(config: &crate::config::Config, store: &crate::store::Store) -> Result<String> {
     let mut policy = config.policy();
     policy.sources = vec!["azure".into(), "google".into()];
     policy.mode = Mode::AnyActive;
-    let snapshots = crate::resolve::load_snapshots(config, store)?;
-    let views: Vec<Snapshot<'_>> = snapshots.iter().map(|(c, u)| Snapshot { connection: c, users: u }).collect();
-    let after = resolve(&views, &policy, people);
-    let before: BTreeMap<&str, Lifecycle> = people.iter().map(|p| (p.key.as_str(), p.lifecycle)).collect();
-    let mut moves: BTreeMap<(Lifecycle, Lifecycle), usize> = BTreeMap::new();
-    for p in &after {
-        if let Some(&was) = before.get(p.key.as_str())
-            && was != p.lifecycle
-        {
-            *moves.entry((was, p.lifecycle)).or_default() += 1;
-        }
-    }
-    let events = diff(people, &after);
-    let _ = writeln!(out, "\nPreview: sources = [\"azure\", \"google\"], mode = \"any-active\" instead of UKG Pro:");
-    for ((from, to), n) in &moves {
-        let _ = writeln!(out, "  {n:>6}  {from} -> {to}");
-    }
-    let count = |k| events.iter().filter(|e| e.kind == k).count();
-    let _ = writeln!(
-        out,
-        "  events it would fire: {} joined, {} left, {} rejoined, {} moved",
-        count(EventKind::Joined),
-        count(EventKind::Left),
-        count(EventKind::Rejoined),
-        count(EventKind::Moved)
-    );
-
-    Ok(out)
+    let state = crate::engine::State::load(config, store)?;
+    let after = state.resolve(&policy);
+    let events = state.events(&after);
+    Ok(format!(
+        "\nPreview: sources = [\"azure\", \"google\"], mode = \"any-active\" instead of UKG Pro:\n{}\n",
+        crate::engine::changes_text(&state.prior, &after, &events, 3)
+    ))
 }

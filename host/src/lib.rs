@@ -16,9 +16,9 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod output;
-pub mod resolve;
 pub mod store;
 pub mod sync;
 
@@ -47,6 +47,21 @@ pub async fn run(cli: Cli) -> Result<()> {
             let mut store = store::open(&db)?;
             sync::run(&config, &mut store, &selected, force, &ui).await
         }
+        Command::Preview { out, format } => {
+            let config = load(&cli.config)?;
+            let store = open_existing(&db)?;
+            engine::plan::preview(&config, &store, out.as_deref(), format, &ui)
+        }
+        Command::Apply { plan, force } => {
+            let config = load(&cli.config)?;
+            let mut store = open_existing(&db)?;
+            engine::plan::apply(&config, &mut store, plan.as_deref(), force, &ui)
+        }
+        Command::Explain { person, format } => commands::explain(&db, &person, format),
+        Command::Events { since, kind, format } => {
+            let filter = store::EventFilter { since, kinds: kind.into_iter().map(Into::into).collect(), person: None };
+            commands::events(&db, &filter, format)
+        }
         Command::Users { lifecycle, format } => commands::users(&db, lifecycle.map(Into::into), format),
         Command::Demo { people, seed } => demo::run(people, seed, cli.db.clone(), &ui).await,
         Command::Sandbox { people, port, seed } => commands::sandbox(people, port, seed, &ui).await,
@@ -56,6 +71,15 @@ pub async fn run(cli: Cli) -> Result<()> {
 /// `--db`, else `roster.db` beside the configuration file.
 pub fn db_path(config: &Path, db: Option<&Path>) -> PathBuf {
     db.map_or_else(|| config.parent().map_or_else(PathBuf::new, Path::to_path_buf).join("roster.db"), Path::to_path_buf)
+}
+
+/// Opens the database for a command that reads what `sync` stored: a missing database is not
+/// created (an empty one would only hide the mistake).
+pub fn open_existing(db: &Path) -> Result<store::Store> {
+    if !db.exists() {
+        return Err(anyhow::anyhow!("no database at {} yet: run `roster sync` first", db.display()));
+    }
+    store::open(db)
 }
 
 /// Loads the configuration for a command other than `validate`: its warnings are logged (one

@@ -11,9 +11,9 @@ use anyhow::{Context, Result, anyhow};
 use roster_core::{Connector, PageSink};
 
 use crate::config::{Config, Connection, plural};
+use crate::engine::{self, Resolution};
 use crate::error::{Held, UsageError};
 use crate::output::Ui;
-use crate::resolve::{self, Resolution};
 use crate::store::{Commit, SnapshotWriter, Staged, Store, SyncOutcome};
 
 /// How one connection's sync ended.
@@ -113,7 +113,8 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
         }
     }
 
-    let resolution_held = match resolve::after_sync(config, store, force, ui)? {
+    let held_names: Vec<String> = held.iter().map(|&i| selected[i].name.clone()).collect();
+    let resolution_held = match engine::after_sync(config, store, force, &held_names, ui)? {
         Resolution::Held(message) => {
             ui.status(&message);
             true

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::{org, runtime};
 
 /// Serves every registered vendor's sandbox of `org` and writes a config pointing at them.
-fn serve_all(
+pub(crate) fn serve_all(
     rt: &tokio::runtime::Runtime,
     org: &Arc<roster_core::sandbox::Org>,
     lifecycle: &str,

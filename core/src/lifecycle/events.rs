@@ -151,7 +151,11 @@ pub fn transitions<'a>(before: &'a [Person], after: &'a [Person]) -> Vec<Transit
     let mut groups: std::collections::BTreeMap<(u8, u8), Transition<'a>> = std::collections::BTreeMap::new();
     let rank = |l: Option<Lifecycle>| l.map_or(u8::MAX, |l| l as u8);
     let mut add = |from: Option<Lifecycle>, to: Option<Lifecycle>, p: &'a Person| {
-        groups.entry((rank(from), rank(to))).or_insert_with(|| Transition { from, to, people: Vec::new() }).people.push(p);
+        groups
+            .entry((rank(from), rank(to)))
+            .or_insert_with(|| Transition { from, to, people: Vec::new() })
+            .people
+            .push(p);
     };
     for p in after {
         let from = old.get(p.key.as_str()).map(|w| w.lifecycle);

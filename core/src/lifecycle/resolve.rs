@@ -251,7 +251,8 @@ impl<'a> Ctx<'a> {
 
         let active = (self.policy.mode == Mode::AnyActive)
             .then(|| {
-                says.iter().position(|(_, say)| matches!(say, Say::Record(users) if self.counts_as_current(users[0].status)))
+                says.iter()
+                    .position(|(_, say)| matches!(say, Say::Record(users) if self.counts_as_current(users[0].status)))
             })
             .flatten();
         let decider = active.or_else(|| says.iter().position(|(_, say)| matches!(say, Say::Record(_) | Say::Absent)));
@@ -299,7 +300,11 @@ impl<'a> Ctx<'a> {
                     _ if external => Outcome::External,
                     (_, Some(d)) if d == i => Outcome::Decided,
                     (Some(by), Some(d)) if matches!(said, Said::Listed | Said::Absent) => {
-                        if i < d { Outcome::NotActive { by: by.clone() } } else { Outcome::Outranked { by: by.clone() } }
+                        if i < d {
+                            Outcome::NotActive { by: by.clone() }
+                        } else {
+                            Outcome::Outranked { by: by.clone() }
+                        }
                     }
                     _ => Outcome::Silent,
                 };

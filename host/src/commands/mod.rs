@@ -1,6 +1,8 @@
 //! The subcommands other than `sync` (see [`crate::sync`]).
 
 mod check;
+pub mod events;
+pub mod explain;
 mod sandbox;
 mod users;
 
@@ -10,6 +12,8 @@ use anyhow::{Result, anyhow};
 use roster_core::{connectors as registered, find_connector};
 
 pub use check::check;
+pub use events::events;
+pub use explain::explain;
 pub use sandbox::sandbox;
 pub use users::users;
 

@@ -23,14 +23,17 @@ use roster_core::lifecycle::Policy;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
-pub use people::WriteStats;
+pub use people::{EventFilter, Run, RunCommand, StoredEvent, WriteStats};
 pub use snapshot::{Commit, SnapshotWriter, Staged};
 
 /// How long a writer waits for another roster command that holds the database.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("migrations/001_initial.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("migrations/001_initial.sql")),
+        M::up(include_str!("migrations/002_history.sql")),
+    ])
 }
 
 /// An open, migrated database.
@@ -140,6 +143,24 @@ pub struct ConnectionStatus {
     pub last_success_at: Option<String>,
     /// Users in the last complete snapshot.
     pub users: Option<i64>,
+    /// When a listing a safety threshold held was taken (kept as pending).
+    pub pending_at: Option<String>,
+    /// Users in that held listing.
+    pub pending_users: Option<i64>,
+}
+
+/// Which version of a connection's snapshot people were resolved from: a plan records these, so
+/// that `roster apply plan.json` can tell whether the data changed since.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SnapshotVersion {
+    /// Connection name.
+    pub connection: String,
+    /// Goes up by one each time the snapshot changes.
+    pub version: i64,
+    /// When it was last taken.
+    pub taken_at: String,
+    /// Users in it.
+    pub users: i64,
 }
 
 impl Store {
@@ -182,7 +203,8 @@ impl Store {
     /// Every connection's status, by name.
     pub fn statuses(&self) -> Result<Vec<ConnectionStatus>> {
         let mut stmt = self.conn.prepare(
-            "SELECT name, connector, last_sync_at, last_outcome, last_error, last_success_at, users
+            "SELECT name, connector, last_sync_at, last_outcome, last_error, last_success_at, users,
+                    pending_at, pending_users
              FROM connections ORDER BY name",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -194,6 +216,8 @@ impl Store {
                 last_error: r.get(4)?,
                 last_success_at: r.get(5)?,
                 users: r.get(6)?,
+                pending_at: r.get(7)?,
+                pending_users: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -213,8 +237,54 @@ impl Store {
         if !self.has_snapshot(connection)? {
             return Ok(None);
         }
-        let mut stmt =
-            self.conn.prepare_cached("SELECT data FROM source_users WHERE connection = ?1 ORDER BY source_id")?;
+        self.users_of("SELECT data FROM source_users WHERE connection = ?1 ORDER BY source_id", connection).map(Some)
+    }
+
+    /// The version of every connection's snapshot, by name.
+    pub fn snapshot_versions(&self) -> Result<Vec<SnapshotVersion>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT name, snapshot_version, last_success_at, users FROM connections
+             WHERE last_success_at IS NOT NULL ORDER BY name",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SnapshotVersion {
+                connection: r.get(0)?,
+                version: r.get(1)?,
+                taken_at: r.get(2)?,
+                users: r.get::<_, Option<i64>>(3)?.unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The listing a safety threshold held for `connection`, if one is pending.
+    pub fn pending_snapshot(&self, connection: &str) -> Result<Option<Vec<SourceUser>>> {
+        let pending: Option<Option<String>> = self
+            .conn
+            .query_row("SELECT pending_at FROM connections WHERE name = ?1", [connection], |r| r.get(0))
+            .optional()?;
+        if pending.flatten().is_none() {
+            return Ok(None);
+        }
+        self.users_of("SELECT data FROM pending_users WHERE connection = ?1 ORDER BY source_id", connection).map(Some)
+    }
+
+    /// One record of a connection's snapshot.
+    pub fn source_user(&self, connection: &str, source_id: &str) -> Result<Option<SourceUser>> {
+        let data: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT data FROM source_users WHERE connection = ?1 AND source_id = ?2",
+                [connection, source_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        data.map(|d| serde_json::from_str(&d).with_context(|| format!("a stored user of `{connection}` is corrupt")))
+            .transpose()
+    }
+
+    fn users_of(&self, sql: &str, connection: &str) -> Result<Vec<SourceUser>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
         let mut rows = stmt.query([connection])?;
         let mut users = Vec::new();
         while let Some(row) = rows.next()? {
@@ -223,7 +293,7 @@ impl Store {
                 serde_json::from_str(&data).with_context(|| format!("a stored user of `{connection}` is corrupt"))?,
             );
         }
-        Ok(Some(users))
+        Ok(users)
     }
 
     /// When people were last resolved (`None`: never).
@@ -251,9 +321,25 @@ impl Store {
         row.map(|(data, at)| Ok((serde_json::from_str(&data).context("the stored policy is corrupt")?, at))).transpose()
     }
 
+    /// Whether a snapshot changed since people were last resolved (a resolution was held).
+    pub fn is_stale(&self) -> Result<bool> {
+        Ok(self.meta("stale")?.is_some())
+    }
+
     fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
+}
+
+/// A stable 64-bit FNV-1a hash of a row's JSON: it is stored, so it must not change between
+/// builds the way `std`'s hasher may.
+pub fn content_hash(data: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in data.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
 }
 
 /// Now, as stored (RFC 3339, UTC, milliseconds).

@@ -4,10 +4,75 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context, Result};
 use roster_core::Lifecycle;
-use roster_core::lifecycle::{Event, Person, Policy};
+use roster_core::lifecycle::{Event, EventKind, Person, PersonState, Policy};
 use rusqlite::{TransactionBehavior, params};
+use serde::Serialize;
 
 use super::{Store, busy_context, now};
+
+/// The command that resolved people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunCommand {
+    /// `roster sync`, with the applied policy.
+    Sync,
+    /// `roster apply`, with the configuration's policy.
+    Apply,
+}
+
+impl RunCommand {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sync => "sync",
+            Self::Apply => "apply",
+        }
+    }
+}
+
+/// One resolution, as `runs` records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    /// What resolved.
+    pub command: RunCommand,
+    /// Whether `--force` let it through a safety threshold.
+    pub forced: bool,
+    /// The policy it ran.
+    pub policy: &'a Policy,
+    /// Whether it makes `policy` the applied one (`apply`, and the very first resolution).
+    pub applies: bool,
+}
+
+/// One recorded event, as `roster events` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredEvent {
+    /// When it was recorded (RFC 3339, UTC).
+    pub at: String,
+    /// `joined`, `left`, `rejoined` or `moved`.
+    pub kind: EventKind,
+    /// The person's email when it was recorded.
+    pub email: Option<String>,
+    /// The person's stable key.
+    pub person: String,
+    /// The connection whose say caused it.
+    pub decided_by: Option<String>,
+    /// Lifecycle, role and department before.
+    pub before: PersonState,
+    /// And after.
+    pub after: PersonState,
+    /// The command that recorded it (`sync` or `apply`).
+    pub command: Option<String>,
+}
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Only events recorded at or after this time (RFC 3339 or a date, compared as text).
+    pub since: Option<String>,
+    /// Only these kinds (all when empty).
+    pub kinds: Vec<EventKind>,
+    /// Only this person's.
+    pub person: Option<String>,
+}
 
 /// What a resolution wrote.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -53,15 +118,15 @@ impl Store {
     }
 
     /// Writes a resolution in one transaction: the people that changed (removing those no longer
-    /// tracked), the events, and the bookkeeping that says people are up to date with the
-    /// snapshots of `connections`. `apply` stores a policy as the applied one (the first
-    /// resolution applies the configuration's).
+    /// tracked), the events, the run that recorded them, and the bookkeeping that says people are
+    /// up to date with the snapshots of `connections`. A run that `applies` stores its policy as
+    /// the applied one.
     pub fn write_resolution(
         &mut self,
         prior: &[Person],
         people: &[Person],
         events: &[Event],
-        apply: Option<&Policy>,
+        run: Run<'_>,
         connections: &[&str],
     ) -> Result<WriteStats> {
         let path = self.path.clone();
@@ -72,15 +137,16 @@ impl Store {
         {
             let old: HashMap<&str, &Person> = prior.iter().map(|p| (p.key.as_str(), p)).collect();
             let mut upsert = tx.prepare(
-                "INSERT INTO people (key, lifecycle, email, data) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (key) DO UPDATE SET lifecycle = ?2, email = ?3, data = ?4",
+                "INSERT INTO people (key, lifecycle, email, employee_id, data) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO UPDATE SET lifecycle = ?2, email = ?3, employee_id = ?4, data = ?5",
             )?;
             for p in people {
                 if old.get(p.key.as_str()).is_some_and(|o| *o == p) {
                     continue;
                 }
                 let email = p.email.as_deref().map(str::to_lowercase);
-                upsert.execute(params![p.key, p.lifecycle.as_str(), email, serde_json::to_string(p)?])?;
+                let employee_id = p.employee_id.as_deref().map(str::to_lowercase);
+                upsert.execute(params![p.key, p.lifecycle.as_str(), email, employee_id, serde_json::to_string(p)?])?;
                 stats.people_written += 1;
             }
             let now: HashSet<&str> = people.iter().map(|p| p.key.as_str()).collect();
@@ -89,9 +155,21 @@ impl Store {
                 delete.execute([&p.key])?;
                 stats.people_removed += 1;
             }
+            tx.execute(
+                "INSERT INTO runs (at, command, forced, policy, people, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    at,
+                    run.command.as_str(),
+                    run.forced,
+                    serde_json::to_string(run.policy)?,
+                    i64::try_from(people.len()).unwrap_or(i64::MAX),
+                    i64::try_from(events.len()).unwrap_or(i64::MAX)
+                ],
+            )?;
+            let run_id = tx.last_insert_rowid();
             let mut insert = tx.prepare(
-                "INSERT INTO events (at, kind, person, email, decided_by, before, after)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO events (at, kind, person, email, decided_by, before, after, run)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for e in events {
                 insert.execute(params![
@@ -101,15 +179,16 @@ impl Store {
                     e.email,
                     e.decided_by,
                     serde_json::to_string(&e.before)?,
-                    serde_json::to_string(&e.after)?
+                    serde_json::to_string(&e.after)?,
+                    run_id
                 ])?;
             }
         }
-        if let Some(policy) = apply {
+        if run.applies {
             tx.execute(
                 "INSERT INTO policy (id, applied_at, data) VALUES (1, ?1, ?2)
                  ON CONFLICT (id) DO UPDATE SET applied_at = ?1, data = ?2",
-                params![at, serde_json::to_string(policy)?],
+                params![at, serde_json::to_string(run.policy)?],
             )?;
         }
         let mut meta =
@@ -120,5 +199,65 @@ impl Store {
         tx.execute("DELETE FROM meta WHERE key = 'stale'", [])?;
         tx.commit().map_err(|e| busy_context(e, &path))?;
         Ok(stats)
+    }
+}
+
+impl Store {
+    /// People whose primary email, alias or employee id is `query` (any case): usually one.
+    /// Primary emails and employee ids are indexed; an alias needs a scan of people whose stored
+    /// data mentions it, so it is tried last.
+    pub fn find_people(&self, query: &str) -> Result<Vec<Person>> {
+        let q = query.trim().to_lowercase();
+        let decode =
+            |data: String| -> Result<Person> { serde_json::from_str(&data).context("a stored person is corrupt") };
+        let mut stmt =
+            self.conn.prepare("SELECT data FROM people WHERE email = ?1 OR employee_id = ?1 ORDER BY email, key")?;
+        let found: Vec<String> = stmt.query_map([&q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        if !found.is_empty() {
+            return found.into_iter().map(decode).collect();
+        }
+        // `LIKE` is case-insensitive for ASCII; the match is then checked exactly.
+        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let mut stmt =
+            self.conn.prepare("SELECT data FROM people WHERE data LIKE ?1 ESCAPE '\\' ORDER BY email, key")?;
+        let mut out = Vec::new();
+        for data in stmt.query_map([&pattern], |r| r.get::<_, String>(0))? {
+            let p = decode(data?)?;
+            if p.aliases.iter().any(|a| a.to_lowercase() == q) {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Streams recorded events, oldest first.
+    pub fn for_each_event(&self, filter: &EventFilter, mut f: impl FnMut(StoredEvent) -> Result<()>) -> Result<()> {
+        let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
+        let mut stmt = self.conn.prepare(
+            "SELECT e.at, e.kind, e.email, e.person, e.decided_by, e.before, e.after, r.command
+             FROM events e LEFT JOIN runs r ON r.id = e.run
+             WHERE (?1 IS NULL OR e.at >= ?1) AND (?2 IS NULL OR e.person = ?2)
+               AND (?3 IS NULL OR e.kind IN (SELECT value FROM json_each(?3)))
+             ORDER BY e.at, e.id",
+        )?;
+        let kinds = (!kinds.is_empty()).then(|| serde_json::to_string(&kinds)).transpose()?;
+        let mut rows = stmt.query(params![filter.since, filter.person, kinds])?;
+        while let Some(r) = rows.next()? {
+            let kind: String = r.get(1)?;
+            let before: String = r.get(5)?;
+            let after: String = r.get(6)?;
+            f(StoredEvent {
+                at: r.get(0)?,
+                kind: serde_json::from_value(serde_json::Value::String(kind.clone()))
+                    .with_context(|| format!("a stored event has the unknown kind `{kind}`"))?,
+                email: r.get(2)?,
+                person: r.get(3)?,
+                decided_by: r.get(4)?,
+                before: serde_json::from_str(&before).context("a stored event is corrupt")?,
+                after: serde_json::from_str(&after).context("a stored event is corrupt")?,
+                command: r.get(7)?,
+            })?;
+        }
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use roster_core::SourceUser;
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{busy_context, now};
+use super::{busy_context, content_hash, now};
 
 /// Stages the pages of one connection's listing, then merges them into its snapshot or, when
 /// dropped unmerged, discards them (the TEMP table dies with its connection).
@@ -53,17 +53,6 @@ pub enum Commit {
     },
     /// The snapshot shrank more than allowed; the previous one is kept.
     Held(Staged),
-}
-
-/// A stable 64-bit FNV-1a hash of a row's JSON: it is stored, so it must not change between
-/// builds the way `std`'s hasher may.
-fn content_hash(data: &str) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in data.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    i64::from_ne_bytes(h.to_ne_bytes())
 }
 
 impl SnapshotWriter {
@@ -133,6 +122,18 @@ impl SnapshotWriter {
         )?;
         let staged = Staged { users, previous: previous.map(i64::unsigned_abs) };
         if !force && staged.drop_percent() > max_drop_percent {
+            // Kept as pending beside the snapshot in force (which stays as it is).
+            tx.execute("DELETE FROM pending_users WHERE connection = ?1", [&connection])?;
+            tx.execute(
+                "INSERT INTO pending_users (connection, source_id, data)
+                 SELECT ?1, source_id, data FROM temp.staging",
+                [&connection],
+            )?;
+            tx.execute(
+                "UPDATE connections SET pending_at = ?2, pending_users = ?3 WHERE name = ?1",
+                params![connection, now(), i64::try_from(staged.users).unwrap_or(i64::MAX)],
+            )?;
+            tx.commit().map_err(|e| busy_context(e, &path)).context("cannot keep the held listing")?;
             return Ok(Commit::Held(staged));
         }
 
@@ -162,7 +163,14 @@ impl SnapshotWriter {
             [&connection],
         )?;
         let rows_changed = (deleted + written) as u64;
+        tx.execute("DELETE FROM pending_users WHERE connection = ?1", [&connection])?;
+        tx.execute("UPDATE connections SET pending_at = NULL, pending_users = NULL WHERE name = ?1", [&connection])?;
         if rows_changed > 0 || staged.previous.is_none() {
+            // A new version: plans made on the previous one no longer apply.
+            tx.execute(
+                "UPDATE connections SET snapshot_version = snapshot_version + 1 WHERE name = ?1",
+                [&connection],
+            )?;
             // People must be resolved again; cleared when they are.
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('stale', ?1) ON CONFLICT (key) DO UPDATE SET value = ?1",

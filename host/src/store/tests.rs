@@ -48,11 +48,15 @@ fn writes(store: &Store) -> i64 {
     store.conn.query_row("SELECT n FROM writes", [], |r| r.get(0)).unwrap()
 }
 
+fn sync_run(policy: &Policy, applies: bool) -> Run<'_> {
+    Run { command: RunCommand::Sync, forced: false, policy, applies }
+}
+
 fn resolve_and_write(store: &mut Store, policy: &Policy) {
     let snapshot = store.snapshot("hr").unwrap().unwrap();
     let prior = store.people().unwrap();
     let people = resolve(&[Snapshot { connection: "hr", users: &snapshot }], policy, &prior);
-    store.write_resolution(&prior, &people, &[], Some(policy), &["hr"]).unwrap();
+    store.write_resolution(&prior, &people, &[], sync_run(policy, true), &["hr"]).unwrap();
 }
 
 #[test]
@@ -189,14 +193,14 @@ fn a_second_writer_waits_then_says_the_database_is_busy() {
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
 
     let started = std::time::Instant::now();
-    let err = store.write_resolution(&[], &[], &[], None, &[]).unwrap_err();
+    let err = store.write_resolution(&[], &[], &[], sync_run(&Policy::default(), false), &[]).unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(150), "it waited for the other writer first");
     assert_eq!(
         format!("{err:#}"),
         format!("database is busy: another roster command is writing to {}; try again when it is done", path.display())
     );
     other.execute_batch("ROLLBACK").unwrap();
-    store.write_resolution(&[], &[], &[], None, &[]).unwrap();
+    store.write_resolution(&[], &[], &[], sync_run(&Policy::default(), false), &[]).unwrap();
 }
 
 #[cfg(unix)]

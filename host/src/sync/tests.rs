@@ -151,24 +151,7 @@ async fn thresholds_hold_changes_until_forced() {
     assert_eq!(events(&store).len(), 4);
 }
 
-#[tokio::test]
-async fn a_changed_policy_is_applied_by_the_next_sync() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = crate::store::open(&dir.path().join("roster.db")).unwrap();
-    let hr = vec![person("a", EmploymentStatus::Active), person("b", EmploymentStatus::OnLeave)];
-    let apps = vec![person("a", EmploymentStatus::Active), person("b", EmploymentStatus::Active)];
-    let first = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps, None))], &["hr"]);
-    sync_all(&first, &mut store, false).await.unwrap();
-    let applied = store.applied_policy().unwrap().unwrap().0;
-    assert_eq!(applied, first.policy());
-
-    // The file now says apps decides, on-leave is past, any-active; apps no longer lists b.
-    let mut changed = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps[..1], None))], &["apps"]);
-    changed.lifecycle.on_leave = OnLeave::Past;
-    changed.lifecycle.mode = Mode::AnyActive;
-    sync_all(&changed, &mut store, true).await.unwrap();
-    assert_eq!(store.applied_policy().unwrap().unwrap().0, changed.policy());
-    assert_ne!(changed.policy(), applied);
+fn lifecycles(store: &Store) -> Vec<(String, Lifecycle, Option<String>)> {
     let mut people = Vec::new();
     store
         .for_each_person(None, |p| {
@@ -176,18 +159,100 @@ async fn a_changed_policy_is_applied_by_the_next_sync() {
             Ok(())
         })
         .unwrap();
+    people
+}
+
+#[tokio::test]
+async fn a_changed_policy_changes_nothing_until_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::open(&dir.path().join("roster.db")).unwrap();
+    let hr = vec![person("a", EmploymentStatus::Active), person("b", EmploymentStatus::OnLeave)];
+    let apps = vec![person("a", EmploymentStatus::Active), person("b", EmploymentStatus::Active)];
+    let first = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps, None))], &["hr"]);
+    sync_all(&first, &mut store, false).await.unwrap();
+    let applied = store.applied_policy().unwrap().unwrap().0;
+    assert_eq!(applied, first.policy(), "the first sync applies the configuration's policy");
+    let by_hr = vec![
+        ("a@acme.com".to_owned(), Lifecycle::Current, Some("hr".to_owned())),
+        ("b@acme.com".to_owned(), Lifecycle::Current, Some("hr".to_owned())),
+    ];
+    assert_eq!(lifecycles(&store), by_hr);
+
+    // The file now says apps decides, on-leave is past, any-active; apps no longer lists b.
+    let mut changed = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps[..1], None))], &["apps"]);
+    changed.lifecycle.on_leave = OnLeave::Past;
+    changed.lifecycle.mode = Mode::AnyActive;
+    assert_ne!(changed.policy(), applied);
+    sync_all(&changed, &mut store, true).await.unwrap();
+    assert_eq!(store.applied_policy().unwrap().unwrap().0, applied, "a sync never applies a policy");
+    assert_eq!(lifecycles(&store), by_hr, "hr still decides: b on leave is current");
+
+    // Preview shows what applying would do and changes nothing.
+    let plan = crate::engine::plan::plan(&changed, &store).unwrap();
+    assert_eq!(plan.transitions.len(), 1);
+    assert_eq!((plan.transitions[0].from, plan.transitions[0].to), (Some(Lifecycle::Current), Some(Lifecycle::Past)));
+    assert_eq!(plan.transitions[0].people[0].email.as_deref(), Some("b@acme.com"));
+    assert_eq!(plan.events.len(), 1);
+    assert_eq!(lifecycles(&store), by_hr);
+
+    // Applying makes it the policy and records the event.
+    let quiet = Ui { quiet: true };
+    crate::engine::plan::apply(&changed, &mut store, None, true, &quiet).unwrap();
+    assert_eq!(store.applied_policy().unwrap().unwrap().0, changed.policy());
     assert_eq!(
-        people,
+        lifecycles(&store),
         [
             ("a@acme.com".to_owned(), Lifecycle::Current, Some("apps".to_owned())),
             ("b@acme.com".to_owned(), Lifecycle::Past, Some("apps".to_owned())),
         ],
         "apps decides now: b is absent from its complete snapshot"
     );
+    assert_eq!(events(&store), [("left".to_owned(), "hr:b".to_owned())]);
 
     // The same policy again changes nothing.
     sync_all(&changed, &mut store, false).await.unwrap();
-    assert_eq!(store.applied_policy().unwrap().unwrap().0, changed.policy());
+    crate::engine::plan::apply(&changed, &mut store, None, false, &quiet).unwrap();
+    assert_eq!(events(&store).len(), 1);
+}
+
+#[tokio::test]
+async fn a_plan_is_applied_exactly_or_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crate::store::open(&dir.path().join("roster.db")).unwrap();
+    let quiet = Ui { quiet: true };
+    let hr = vec![person("a", EmploymentStatus::Active), person("b", EmploymentStatus::Terminated)];
+    let apps = vec![person("a", EmploymentStatus::Active), person("b", EmploymentStatus::Active)];
+    let first = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps, None))], &["hr"]);
+    sync_all(&first, &mut store, false).await.unwrap();
+    let switched = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps, None))], &["apps"]);
+    let plan_path = dir.path().join("plan.json");
+    let plan = crate::engine::plan::plan(&switched, &store).unwrap();
+    crate::engine::plan::save(&plan_path, &plan).unwrap();
+
+    // The snapshot of apps changes: the plan no longer describes what applying would do.
+    let apps_later = vec![person("a", EmploymentStatus::Active)];
+    let later = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps_later, None))], &["hr"]);
+    sync_all(&later, &mut store, true).await.unwrap();
+    let err = crate::engine::plan::apply(&switched, &mut store, Some(&plan_path), false, &quiet).unwrap_err();
+    let text = format!("{err:#}");
+    assert!(text.contains("refusing to apply"), "{text}");
+    assert!(text.contains("the snapshot of `apps` changed: 2 users taken at"), "{text}");
+    assert_eq!(store.applied_policy().unwrap().unwrap().0, first.policy(), "nothing was applied");
+
+    // The configuration changes after the plan: refused too, naming what changed.
+    let plan = crate::engine::plan::plan(&switched, &store).unwrap();
+    crate::engine::plan::save(&plan_path, &plan).unwrap();
+    let mut edited = config(vec![("hr", fake(&hr, None)), ("apps", fake(&apps_later, None))], &["apps"]);
+    edited.lifecycle.on_leave = OnLeave::Past;
+    let err = crate::engine::plan::apply(&edited, &mut store, Some(&plan_path), false, &quiet).unwrap_err();
+    assert!(format!("{err:#}").contains(r#"changed since (on_leave: "current" -> "past")"#), "{err:#}");
+
+    // A fresh plan applies, exactly.
+    crate::engine::plan::apply(&switched, &mut store, Some(&plan_path), false, &quiet).unwrap();
+    assert_eq!(store.applied_policy().unwrap().unwrap().0, switched.policy());
+    assert_eq!(lifecycles(&store)[1], ("b@acme.com".to_owned(), Lifecycle::Past, Some("apps".to_owned())));
+    let err = crate::engine::plan::apply(&switched, &mut store, Some(&plan_path), false, &quiet).unwrap_err();
+    assert!(format!("{err:#}").contains("a policy was applied since"), "a plan applies once: {err:#}");
 }
 
 #[test]
