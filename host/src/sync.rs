@@ -196,4 +196,4 @@ async fn sync_one(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -9,6 +9,8 @@
 
 pub mod plan;
 mod render;
+#[cfg(test)]
+mod tests;
 
 use std::fmt::Write as _;
 

@@ -201,6 +201,14 @@ pub fn save(path: &Path, plan: &Plan) -> Result<()> {
     write_plan(path, plan)
 }
 
+/// What `roster preview` prints as a table.
+pub fn preview_table(config: &Config, store: &Store) -> Result<String> {
+    let policy = config.policy();
+    let proposal = Proposal::compute(config, store, &policy)?;
+    let plan = proposal.plan(config, &policy);
+    Ok(preview_text(config, &proposal, &plan))
+}
+
 /// `roster preview`: what applying the configuration's `[lifecycle]` would change. Changes
 /// nothing; `out` also writes the plan for `roster apply`.
 pub fn preview(config: &Config, store: &Store, out: Option<&Path>, format: Format, ui: &Ui) -> Result<()> {

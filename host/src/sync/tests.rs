@@ -35,7 +35,7 @@ impl Connector for Fake {
     }
 }
 
-fn person(id: &str, status: EmploymentStatus) -> SourceUser {
+pub(crate) fn person(id: &str, status: EmploymentStatus) -> SourceUser {
     SourceUser {
         source_id: id.into(),
         email: Some(format!("{id}@acme.com")),
@@ -45,15 +45,15 @@ fn person(id: &str, status: EmploymentStatus) -> SourceUser {
     }
 }
 
-fn staff(n: usize) -> Vec<SourceUser> {
+pub(crate) fn staff(n: usize) -> Vec<SourceUser> {
     (0..n).map(|i| person(&format!("p{i:02}"), EmploymentStatus::Active)).collect()
 }
 
-fn fake(users: &[SourceUser], fail_at: Option<usize>) -> Arc<dyn Connector> {
+pub(crate) fn fake(users: &[SourceUser], fail_at: Option<usize>) -> Arc<dyn Connector> {
     Arc::new(Fake { pages: users.chunks(4).map(<[SourceUser]>::to_vec).collect(), fail_at })
 }
 
-fn config(connections: Vec<(&str, Arc<dyn Connector>)>, sources: &[&str]) -> Config {
+pub(crate) fn config(connections: Vec<(&str, Arc<dyn Connector>)>, sources: &[&str]) -> Config {
     let descriptor = find_connector("ukg-pro").unwrap();
     Config {
         path: "roster.toml".into(),
@@ -71,7 +71,7 @@ fn config(connections: Vec<(&str, Arc<dyn Connector>)>, sources: &[&str]) -> Con
     }
 }
 
-async fn sync_all(config: &Config, store: &mut Store, force: bool) -> Result<()> {
+pub(crate) async fn sync_all(config: &Config, store: &mut Store, force: bool) -> Result<()> {
     let selected: Vec<&Connection> = config.connections.iter().collect();
     run(config, store, &selected, force, &Ui { quiet: true }).await
 }
@@ -80,7 +80,7 @@ fn exit_code(result: &Result<()>) -> u8 {
     result.as_ref().err().map_or(0, crate::error::exit_code)
 }
 
-fn events(store: &Store) -> Vec<(String, String)> {
+pub(crate) fn events(store: &Store) -> Vec<(String, String)> {
     let conn = rusqlite::Connection::open(store.path()).unwrap();
     let mut stmt = conn.prepare("SELECT kind, person FROM events ORDER BY id").unwrap();
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<rusqlite::Result<_>>().unwrap()
