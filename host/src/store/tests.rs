@@ -116,8 +116,14 @@ fn a_shrinking_snapshot_is_held_unless_forced() {
     let held = sync(&store, &[&list[..70]], 20.0, false);
     assert_eq!(held, Commit::Held(Staged { users: 70, previous: Some(100) }));
     assert_eq!(store.snapshot("hr").unwrap().unwrap().len(), 100, "nothing was replaced");
+    assert_eq!(store.pending_snapshot("hr").unwrap().map(|p| p.len()), Some(70), "the held listing is kept");
+    let status = store.statuses().unwrap().remove(0);
+    assert_eq!(status.pending_users, Some(70));
+    assert_eq!(store.snapshot_versions().unwrap()[0].version, 1, "the snapshot in force did not change");
 
     assert_eq!(sync(&store, &[&list[..85]], 20.0, false), Commit::Replaced { users: 85, rows_changed: 15 });
+    assert_eq!(store.pending_snapshot("hr").unwrap(), None, "an accepted listing clears the held one");
+    assert_eq!(store.snapshot_versions().unwrap()[0].version, 2);
     assert_eq!(sync(&store, &[&list[..10]], 20.0, true), Commit::Replaced { users: 10, rows_changed: 75 });
 }
 
@@ -210,4 +216,81 @@ fn the_database_is_readable_by_its_owner_only() {
     let (dir, _store) = temp_store();
     let mode = std::fs::metadata(dir.path().join("roster.db")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn snapshot_versions_change_only_with_the_data() {
+    let (_dir, store) = temp_store();
+    assert!(store.snapshot_versions().unwrap().is_empty());
+    sync(&store, &[&users(5)], 20.0, false);
+    sync(&store, &[&users(5)], 20.0, false);
+    let v = store.snapshot_versions().unwrap();
+    assert_eq!(
+        (v[0].connection.as_str(), v[0].version, v[0].users),
+        ("hr", 1, 5),
+        "an identical listing is the same version"
+    );
+    sync(&store, &[&users(6)], 20.0, false);
+    assert_eq!(store.snapshot_versions().unwrap()[0].version, 2);
+}
+
+#[test]
+fn people_are_found_by_email_alias_or_employee_id_in_any_case() {
+    let (_dir, mut store) = temp_store();
+    let mut ann = user("ann", EmploymentStatus::Active);
+    ann.employee_id = Some("E100".into());
+    ann.aliases = vec!["Ann.Lee@acme.com".into()];
+    let mut writer = store.snapshot_writer("hr", "ukg-pro").unwrap();
+    writer.stage(&[ann, user("bob", EmploymentStatus::Active)]).unwrap();
+    writer.commit(20.0, false).unwrap();
+    resolve_and_write(&mut store, &Policy { sources: vec!["hr".into()], ..Policy::default() });
+
+    let found = |q: &str| store.find_people(q).unwrap().into_iter().map(|p| p.key).collect::<Vec<_>>();
+    assert_eq!(found("ANN@acme.com"), ["hr:ann"]);
+    assert_eq!(found("e100"), ["hr:ann"]);
+    assert_eq!(found(" ann.lee@ACME.com "), ["hr:ann"]);
+    assert_eq!(found("bob@acme.com"), ["hr:bob"]);
+    assert!(found("lee@acme.com").is_empty(), "a part of an address is not the address");
+    assert!(found("%").is_empty());
+}
+
+#[test]
+fn events_are_listed_by_time_kind_and_person() {
+    use roster_core::lifecycle::{Event, EventKind, PersonState};
+    let (_dir, mut store) = temp_store();
+    let state = |l| PersonState { lifecycle: Some(l), role: None, department: None };
+    let event = |kind, person: &str| Event {
+        kind,
+        person: person.into(),
+        email: Some(format!("{person}@acme.com")),
+        decided_by: Some("hr".into()),
+        before: state(Lifecycle::Past),
+        after: state(Lifecycle::Current),
+    };
+    let policy = Policy::default();
+    let run = Run { command: RunCommand::Apply, forced: false, policy: &policy, applies: true };
+    store.write_resolution(&[], &[], &[event(EventKind::Joined, "a"), event(EventKind::Left, "b")], run, &[]).unwrap();
+
+    let list = |filter: EventFilter| {
+        let mut out = Vec::new();
+        store
+            .for_each_event(&filter, |e| {
+                out.push((e.kind, e.person, e.command));
+                Ok(())
+            })
+            .unwrap();
+        out
+    };
+    let apply = Some("apply".to_owned());
+    assert_eq!(
+        list(EventFilter::default()),
+        [(EventKind::Joined, "a".into(), apply.clone()), (EventKind::Left, "b".into(), apply.clone())]
+    );
+    assert_eq!(
+        list(EventFilter { kinds: vec![EventKind::Left], ..EventFilter::default() }),
+        [(EventKind::Left, "b".into(), apply.clone())]
+    );
+    assert_eq!(list(EventFilter { person: Some("a".into()), ..EventFilter::default() }).len(), 1);
+    assert!(list(EventFilter { since: Some("2999-01-01T00:00:00.000Z".into()), ..EventFilter::default() }).is_empty());
+    assert_eq!(list(EventFilter { since: Some("2000-01-01T00:00:00.000Z".into()), ..EventFilter::default() }).len(), 2);
 }
