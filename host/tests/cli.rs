@@ -164,7 +164,7 @@ api_host = "https://service4.ultipro.com"
 #[test]
 fn config_errors_name_the_file_the_line_and_the_key() {
     let with_inline_password = UKG.replace("{ env = \"ROSTER_TEST_SECRET\" }", "\"pw\"");
-    let cases: [(&str, Option<String>); 9] = [
+    let cases: [(&str, Option<String>); 10] = [
         ("missing_file", None),
         (
             "syntax_error",
@@ -194,6 +194,19 @@ fn config_errors_name_the_file_the_line_and_the_key() {
                 UKG.replace("customer_api_key = \"AB12C\"", "customer_api_key = \"TOO-LONG-KEY\"")
                     + "\n[connections.Azure]\nconnector = \"entra\"\n"
                     + "\n[lifecycle]\nsources = [\"azure\"]\nmode = \"majority\"\nsorces = []\n\n[safety]\nmax_left_percent = 150\n",
+            ),
+        ),
+        (
+            "lifecycle_problems_at_once",
+            Some(
+                with_inline_password.clone()
+                    + "\n[connections.azure]\nconnector = \"entra-id\"\ntenant_id = \"contoso.onmicrosoft.com\"\n\
+                       client_id = \"00000000-0000-0000-0000-000000000000\"\nclient_secret = \"pw\"\n\
+                       \n[connections.hr]\nconnector = \"workday\"\n\
+                       \n[lifecycle]\nsources = [\"ukg\", \"workday\", \"ukg\"]\nmode = \"any-active\"\n\
+                       domains = [\"acme.com\", \"ACME.com\", \"acme\"]\nmatch_on = [\"email\", \"email\"]\n\
+                       \n[lifecycle.attributes]\nrole = [\"ukg\", \"azure\", \"hr\", \"bamboo\"]\ntitle = [\"ukg\"]\n\
+                       \n[safety]\nmax_left_percent = -1\nmax_snapshot_drop_percent = \"20%\"\n",
             ),
         ),
     ];

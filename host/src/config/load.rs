@@ -2,8 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use roster_core::{ConnectContext, ConnectorDescriptor, SecretScope, find_connector};
+use roster_core::{ConnectContext, ConnectorDescriptor, SecretScope, UnknownConnector, find_connector};
 use serde::de::DeserializeOwned;
+use serde_path_to_error::Segment;
 
 use super::lines::Lines;
 use super::validate::{self, Written};
@@ -12,16 +13,35 @@ use super::{Config, ConfigError, Connection, LifecycleConfig, Problem, SafetyCon
 /// The top-level tables of the file.
 pub(super) const SECTIONS: [&str; 3] = ["connections", "lifecycle", "safety"];
 
+/// How a connector id is looked up: the registry, or a test's own list.
+pub(super) type Lookup<'l> = &'l dyn Fn(&str) -> Result<&'static ConnectorDescriptor, UnknownConnector>;
+
 /// Every problem found so far, with the lines of their key paths.
 pub(super) struct Collector<'a> {
     file: PathBuf,
     pub(super) lines: Lines<'a>,
     problems: Vec<Problem>,
+    /// Key paths left out because they were wrong: what they would have said is unknown, so no
+    /// later check may draw conclusions from their absence.
+    dropped: Vec<String>,
 }
 
 impl<'a> Collector<'a> {
     pub(super) fn new(file: &Path, text: &'a str) -> Self {
-        Self { file: file.to_path_buf(), lines: Lines::new(text), problems: Vec::new() }
+        Self { file: file.to_path_buf(), lines: Lines::new(text), problems: Vec::new(), dropped: Vec::new() }
+    }
+
+    /// Records that `path` was reported and left out.
+    pub(super) fn drop_key(&mut self, path: &str) {
+        self.dropped.push(path.to_owned());
+    }
+
+    /// Whether `path`, or a table holding it, was reported and left out (so it is not known to
+    /// be absent or empty).
+    pub(super) fn was_dropped(&self, path: &str) -> bool {
+        self.dropped
+            .iter()
+            .any(|d| path.strip_prefix(d.as_str()).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')))
     }
 
     /// The problems, errors first, each group in line order.
@@ -58,6 +78,7 @@ impl<'a> Collector<'a> {
         let Some(value) = value else { return T::default() };
         if !value.is_table() {
             self.error(name, format!("expected a table: [{name}]"));
+            self.drop_key(name);
             return T::default();
         }
         let mut value = value.clone();
@@ -65,23 +86,50 @@ impl<'a> Collector<'a> {
             match serde_path_to_error::deserialize::<_, T>(value.clone()) {
                 Ok(v) => return v,
                 Err(e) => {
-                    let inner = e.path().to_string();
-                    let path = if inner == "." { name.to_owned() } else { format!("{name}.{inner}") };
-                    self.error(&path, e.into_inner().message().to_owned());
-                    let first = inner.split(['.', '[']).next().unwrap_or_default().to_owned();
-                    let removed = value.as_table_mut().and_then(|table| table.remove(&first));
-                    if removed.is_none() {
+                    // `match_on[2]` is reported as `lifecycle.match_on` at the line of its third
+                    // item, like every other list entry.
+                    let (keys, index) = keys_of(e.path());
+                    let path =
+                        std::iter::once(name).chain(keys.iter().map(String::as_str)).collect::<Vec<_>>().join(".");
+                    let line = index.and_then(|i| self.lines.line_of_item(&path, i));
+                    self.push_at(Severity::Error, &path, line, e.into_inner().message());
+                    let Some(first) = keys.first() else {
+                        self.drop_key(name);
+                        return T::default();
+                    };
+                    if value.as_table_mut().and_then(|table| table.remove(first)).is_none() {
+                        self.drop_key(name);
                         return T::default();
                     }
+                    self.drop_key(&format!("{name}.{first}"));
                 }
             }
         }
     }
 }
 
+/// The table keys of a serde error path, up to the first list index (returned apart) or key
+/// serde could not name.
+fn keys_of(path: &serde_path_to_error::Path) -> (Vec<String>, Option<usize>) {
+    let mut keys = Vec::new();
+    for segment in path {
+        match segment {
+            Segment::Map { key } => keys.push(key.clone()),
+            Segment::Seq { index } => return (keys, Some(*index)),
+            Segment::Enum { .. } | Segment::Unknown => break,
+        }
+    }
+    (keys, None)
+}
+
 /// Loads the configuration at `path` and builds every connection (no network: reaching the
 /// vendors is `check`'s job). When anything is wrong, every problem found is returned at once.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, &find_connector)
+}
+
+/// [`load`], finding connectors with `lookup`.
+pub(super) fn load_with(path: &Path, lookup: Lookup<'_>) -> Result<Config, ConfigError> {
     let file = path.to_path_buf();
     let problem = |line, column, message: String| Problem {
         severity: Severity::Error,
@@ -128,17 +176,14 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let hint = validate::did_you_mean(key, SECTIONS);
         c.error(key, format!("unknown key `{key}`{hint}; expected one of {}", SECTIONS.join(", ")));
     }
-    let lifecycle: LifecycleConfig = c.section("lifecycle", table.get("lifecycle"));
-    let safety: SafetyConfig = c.section("safety", table.get("safety"));
-    for (key, v) in
-        [("max_left_percent", safety.max_left_percent), ("max_snapshot_drop_percent", safety.max_snapshot_drop_percent)]
-    {
-        if !(0.0..=100.0).contains(&v) {
-            c.error(&format!("safety.{key}"), format!("must be a percentage from 0 to 100, found {v}"));
-        }
+    let mut lifecycle = table.get("lifecycle").cloned();
+    if let Some(value) = lifecycle.as_mut() {
+        validate::attributes_table(&mut c, value);
     }
+    let lifecycle: LifecycleConfig = c.section("lifecycle", lifecycle.as_ref());
+    let safety: SafetyConfig = c.section("safety", table.get("safety"));
     let base_dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let (connections, written) = connections(&mut c, table.get("connections"), &base_dir);
+    let (connections, written) = connections(&mut c, table.get("connections"), &base_dir, lookup);
     validate::lifecycle(&mut c, &lifecycle, &written);
 
     let problems = c.into_problems();
@@ -151,11 +196,17 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 /// Builds every `[connections.NAME]`, reporting the problems of all of them. Returns the
 /// connections that built and every connection written in the file (built or not, with its
 /// connector when the id is known), which the lifecycle checks refer to.
-fn connections(c: &mut Collector<'_>, value: Option<&toml::Value>, base_dir: &Path) -> (Vec<Connection>, Vec<Written>) {
+fn connections(
+    c: &mut Collector<'_>,
+    value: Option<&toml::Value>,
+    base_dir: &Path,
+    lookup: Lookup<'_>,
+) -> (Vec<Connection>, Vec<Written>) {
     let (mut out, mut written) = (Vec::new(), Vec::new());
     let Some(value) = value else { return (out, written) };
     let Some(table) = value.as_table() else {
         c.error("connections", "expected a table of connections, e.g. [connections.ukg]");
+        c.drop_key("connections");
         return (out, written);
     };
     let ctx = ConnectContext::now();
@@ -163,7 +214,7 @@ fn connections(c: &mut Collector<'_>, value: Option<&toml::Value>, base_dir: &Pa
     let scope = SecretScope::new(base_dir);
     for (name, value) in table {
         let at = format!("connections.{name}");
-        let descriptor = connector_of(c, &at, value);
+        let descriptor = connector_of(c, &at, value, lookup);
         written.push(Written { name: name.clone(), descriptor });
         if name.is_empty()
             || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
@@ -212,7 +263,12 @@ fn connections(c: &mut Collector<'_>, value: Option<&toml::Value>, base_dir: &Pa
 }
 
 /// The connector a connection's table names, reporting what is wrong with it.
-fn connector_of(c: &mut Collector<'_>, at: &str, value: &toml::Value) -> Option<&'static ConnectorDescriptor> {
+fn connector_of(
+    c: &mut Collector<'_>,
+    at: &str,
+    value: &toml::Value,
+    lookup: Lookup<'_>,
+) -> Option<&'static ConnectorDescriptor> {
     let Some(settings) = value.as_table() else {
         c.error(at, "expected a table with `connector = \"...\"` and its settings");
         return None;
@@ -225,7 +281,7 @@ fn connector_of(c: &mut Collector<'_>, at: &str, value: &toml::Value) -> Option<
         c.error(&format!("{at}.connector"), "expected a string, e.g. connector = \"ukg-pro\"");
         return None;
     };
-    match find_connector(id) {
+    match lookup(id) {
         Ok(d) => Some(d),
         Err(e) => {
             let hint = validate::did_you_mean(id, e.known.iter().copied());

@@ -69,11 +69,11 @@ impl Default for LifecycleConfig {
 #[serde(deny_unknown_fields)]
 pub struct SafetyConfig {
     /// A change that moves more than this share (percent) of current people to past is held.
-    #[serde(default = "default_left")]
+    #[serde(default = "default_left", deserialize_with = "percent")]
     #[schemars(range(min = 0, max = 100))]
     pub max_left_percent: f64,
     /// A snapshot that shrinks more than this share (percent) against the last one is held.
-    #[serde(default = "default_drop")]
+    #[serde(default = "default_drop", deserialize_with = "percent")]
     #[schemars(range(min = 0, max = 100))]
     pub max_snapshot_drop_percent: f64,
 }
@@ -84,6 +84,19 @@ fn default_left() -> f64 {
 
 fn default_drop() -> f64 {
     20.0
+}
+
+/// A percentage from 0 to 100, written as a TOML integer or float. Checked while deserializing,
+/// so a bad threshold is reported at its own key and line like any other type error, with the
+/// value found (thresholds are not secrets); NaN and infinities are out of range too.
+fn percent<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let value = toml::Value::deserialize(deserializer)?;
+    let percent = match &value {
+        toml::Value::Integer(i) => u8::try_from(*i).ok().filter(|p| *p <= 100).map(f64::from),
+        toml::Value::Float(f) => Some(*f).filter(|f| (0.0..=100.0).contains(f)),
+        _ => None,
+    };
+    percent.ok_or_else(|| serde::de::Error::custom(format!("must be a percentage from 0 to 100, found {value}")))
 }
 
 impl Default for SafetyConfig {

@@ -1,13 +1,19 @@
 //! Checks that need more than serde: `[lifecycle]` against the connections, keys a connector does
 //! not take, secrets written inline.
+//!
+//! Only names that are not connections at all are errors in `[lifecycle.attributes]`: a
+//! configured connection that is not a source of truth ("unchecked") still contributes
+//! attributes, so `sources = ["ukg"]` with `role = ["ukg", "azure"]` is valid.
 
 use std::collections::HashSet;
 
 use roster_core::ConnectorDescriptor;
 use roster_core::credentials::secret_properties;
+use roster_core::lifecycle::{Attribute, MatchKey, Mode};
 use serde_json::Value;
 
 use super::LifecycleConfig;
+use super::Severity::{Error, Warning};
 use super::load::Collector;
 
 /// A connection as written in the file, whether or not it could be built: a connection with a
@@ -18,6 +24,34 @@ pub(super) struct Written {
     pub(super) name: String,
     /// Its connector, when the id is known.
     pub(super) descriptor: Option<&'static ConnectorDescriptor>,
+}
+
+/// Reports and removes the entries of `[lifecycle.attributes]` serde would fail on, before it
+/// sees them: its error path stops at `attributes` (the keys are an enum, not strings), so it
+/// could neither say which entry is wrong nor drop that entry alone, and dropping the table would
+/// hide the problems of the valid entries.
+pub(super) fn attributes_table(c: &mut Collector<'_>, lifecycle: &mut toml::Value) {
+    let Some(attributes) = lifecycle.get_mut("attributes").and_then(toml::Value::as_table_mut) else { return };
+    let names = Attribute::ALL.map(Attribute::as_str);
+    let mut wrong = Vec::new();
+    for (key, value) in attributes.iter() {
+        let path = format!("lifecycle.attributes.{key}");
+        if !names.contains(&key.as_str()) {
+            let hint = did_you_mean(key, names);
+            c.error(&path, format!("unknown attribute `{key}`{hint}; expected one of {}", names.join(", ")));
+        } else if let Some(items) = value.as_array() {
+            let Some(i) = items.iter().position(|v| !v.is_str()) else { continue };
+            let line = c.lines.line_of_item(&path, i);
+            c.push_at(Error, &path, line, format!("expected connection names, like {key} = [\"ukg\", \"azure\"]"));
+        } else {
+            c.error(&path, format!("expected a list of connection names, like {key} = [\"ukg\", \"azure\"]"));
+        }
+        c.drop_key(&path);
+        wrong.push(key.clone());
+    }
+    for key in wrong {
+        attributes.remove(&key);
+    }
 }
 
 /// Checks `[lifecycle]` against the connections written in the file.
@@ -36,9 +70,7 @@ pub(super) fn lifecycle(c: &mut Collector<'_>, lifecycle: &LifecycleConfig, writ
     let mut seen = HashSet::new();
     for (i, source) in lifecycle.sources.iter().enumerate() {
         let line = c.lines.line_of_item("lifecycle.sources", i);
-        let error = |c: &mut Collector<'_>, message: String| {
-            c.push_at(super::Severity::Error, "lifecycle.sources", line, message);
-        };
+        let error = |c: &mut Collector<'_>, message: String| c.push_at(Error, "lifecycle.sources", line, message);
         if !seen.insert(source) {
             error(c, format!("`{source}` is listed twice"));
             continue;
@@ -58,39 +90,88 @@ pub(super) fn lifecycle(c: &mut Collector<'_>, lifecycle: &LifecycleConfig, writ
     }
     for (attribute, order) in &lifecycle.attributes {
         let path = format!("lifecycle.attributes.{attribute}");
+        if order.is_empty() {
+            c.warning(
+                &path,
+                format!(
+                    "lists no connections, so `{attribute}` follows `sources`; name connections or remove the line"
+                ),
+            );
+        }
         let mut seen = HashSet::new();
         for (i, name) in order.iter().enumerate() {
             let line = c.lines.line_of_item(&path, i);
+            // Any connection may be named, source of truth or not: unchecked ones contribute
+            // attributes too.
             if !seen.insert(name) {
-                c.push_at(super::Severity::Error, &path, line, format!("`{name}` is listed twice"));
+                c.push_at(Error, &path, line, format!("`{name}` is listed twice"));
             } else if find(name).is_none() {
-                c.push_at(super::Severity::Error, &path, line, not_a_connection(name));
+                c.push_at(Error, &path, line, not_a_connection(name));
             }
         }
     }
-    for (i, domain) in lifecycle.domains.iter().enumerate() {
+    domains(c, &lifecycle.domains);
+    let mut seen = HashSet::new();
+    if lifecycle.match_on.is_empty() {
+        c.error("lifecycle.match_on", "must name at least one key: \"email\" or \"employee_id\"");
+    }
+    for (i, key) in lifecycle.match_on.iter().enumerate() {
+        if !seen.insert(key) {
+            let line = c.lines.line_of_item("lifecycle.match_on", i);
+            c.push_at(Error, "lifecycle.match_on", line, format!("`{}` is listed twice", match_key_name(*key)));
+        }
+    }
+    if written.is_empty() {
+        if !c.was_dropped("connections") {
+            // Without connections nobody is resolved, so "no sources of truth" would add nothing.
+            c.warning(
+                "connections",
+                "nothing to sync: add a [connections.NAME] table for each system people come from \
+                 (see `roster connectors`)",
+            );
+        }
+    } else if lifecycle.sources.is_empty() && !c.was_dropped("lifecycle.sources") {
+        // One warning for both modes. `any-active` reads as "active anywhere", but it asks only
+        // the listed sources, so with none everyone is an orphan all the same.
+        let mode = match lifecycle.mode {
+            Mode::Precedence => "",
+            Mode::AnyActive => " (`any-active` asks only the connections listed in `sources`)",
+        };
+        c.warning(
+            if c.lines.line_of("lifecycle").is_some() { "lifecycle.sources" } else { "lifecycle" },
+            format!(
+                "no sources of truth: every person will be an orphan{mode}; name them in [lifecycle] sources = [\"...\"]"
+            ),
+        );
+    }
+}
+
+/// Each of `[lifecycle] domains` must look like a domain; one written twice (domains are compared
+/// ignoring case) is harmless but a sign of a slip. An empty list is legitimate: nobody is then
+/// external by domain.
+fn domains(c: &mut Collector<'_>, domains: &[String]) {
+    let mut seen = HashSet::new();
+    for (i, domain) in domains.iter().enumerate() {
+        let line = c.lines.line_of_item("lifecycle.domains", i);
         let d = domain.trim();
         if d.is_empty() || d.contains('@') || !d.contains('.') || d.contains(char::is_whitespace) {
-            let line = c.lines.line_of_item("lifecycle.domains", i);
             c.push_at(
-                super::Severity::Error,
+                Error,
                 "lifecycle.domains",
                 line,
                 format!("`{domain}` is not an email domain (write it like `acme.com`, without `@`)"),
             );
+        } else if !seen.insert(d.to_lowercase()) {
+            c.push_at(Warning, "lifecycle.domains", line, format!("`{domain}` is listed twice (domains ignore case)"));
         }
     }
-    let mut seen = HashSet::new();
-    if lifecycle.match_on.is_empty() {
-        c.error("lifecycle.match_on", "must name at least one key: \"email\" or \"employee_id\"");
-    } else if !lifecycle.match_on.iter().all(|k| seen.insert(k)) {
-        c.error("lifecycle.match_on", "lists a key twice");
-    }
-    if lifecycle.sources.is_empty() {
-        c.warning(
-            if c.lines.line_of("lifecycle").is_some() { "lifecycle.sources" } else { "lifecycle" },
-            "no sources of truth: every person will be an orphan; name them in [lifecycle] sources = [\"...\"]",
-        );
+}
+
+/// The name of a match key as written in TOML.
+fn match_key_name(key: MatchKey) -> &'static str {
+    match key {
+        MatchKey::Email => "email",
+        MatchKey::EmployeeId => "employee_id",
     }
 }
 
