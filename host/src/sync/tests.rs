@@ -126,6 +126,7 @@ async fn thresholds_hold_changes_until_forced() {
     let shrunk = config(vec![("hr", fake(&hr[..14], None))], &["hr"]);
     assert_eq!(exit_code(&sync_all(&shrunk, &mut store, false).await), 3);
     assert_eq!(store.snapshot("hr").unwrap().unwrap().len(), 20);
+    assert_eq!(store.pending_snapshot("hr").unwrap().unwrap().len(), 14, "the held listing is kept as pending");
 
     // Three of twenty terminated (15%): the snapshot goes in, the resolution is held.
     let mut leavers = hr.clone();
@@ -137,6 +138,15 @@ async fn thresholds_hold_changes_until_forced() {
     assert_eq!(exit_code(&result), 3, "{result:?}");
     assert_eq!(store.people().unwrap(), people_before, "people and events were not changed");
     assert!(events(&store).is_empty());
+    // What it would have done, by the numbers and by name.
+    let held_config = config(vec![("hr", fake(&leavers, None))], &["hr"]);
+    let Resolution::Held(text) =
+        crate::engine::after_sync(&held_config, &mut store, false, &[], &Ui { quiet: true }).unwrap()
+    else {
+        panic!("held again: the stored snapshot still makes three people leave")
+    };
+    assert!(text.contains("3 of 20 current people (15.0%) would leave"), "{text}");
+    assert!(text.contains("current -> past") && text.contains("p00@acme.com, p01@acme.com, p02@acme.com"), "{text}");
 
     // The same data again, forced: three people left.
     let forced = sync_all(&config(vec![("hr", fake(&leavers, None))], &["hr"]), &mut store, true).await;
