@@ -32,22 +32,32 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
 
     let ctx = Ctx::new(&conns, policy, &records);
     let prior_index = PriorIndex::new(prior, policy);
+    // First every group finds the prior person it continues, so that continuing people keep their
+    // keys whatever order the groups come in; then new people get keys nobody had.
     let mut claimed = vec![false; prior.len()];
+    let continues: Vec<Option<usize>> = groups
+        .iter()
+        .map(|group| {
+            let recs: Vec<Rec<'_>> = group.iter().map(|&i| records[i]).collect();
+            let found = prior_index.find(&conns, &recs, &claimed);
+            if let Some(i) = found {
+                claimed[i] = true;
+            }
+            found
+        })
+        .collect();
+    let reserved: HashSet<&str> = prior.iter().map(|p| p.key.as_str()).collect();
     let mut keys_used: HashSet<String> = HashSet::with_capacity(groups.len());
     let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
-
-    for group in &groups {
+    for (group, found) in groups.iter().zip(continues) {
         let recs: Vec<Rec<'_>> = group.iter().map(|&i| records[i]).collect();
-        let prior_person = prior_index.find(&conns, &recs, &claimed).map(|i| {
-            claimed[i] = true;
-            &prior[i]
-        });
-        let mut person = ctx.person(&recs, prior_person);
-        if !keys_used.insert(person.key.clone()) {
-            // The prior person split in two: the second part becomes someone new.
-            person.key = format!("{}:{}", conns[recs[0].conn], recs[0].user.source_id);
-            keys_used.insert(person.key.clone());
+        let mut person = ctx.person(&recs, found.map(|i| &prior[i]));
+        if found.is_none() {
+            person.key = fresh_key(&format!("{}:{}", conns[recs[0].conn], recs[0].user.source_id), |k| {
+                reserved.contains(k) || keys_used.contains(k)
+            });
         }
+        keys_used.insert(person.key.clone());
         out.push(person);
     }
 
@@ -63,6 +73,15 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
         }
     }
     out
+}
+
+/// `base`, or `base#2`, `base#3`, ... when taken: a new person never takes the key of someone
+/// known before (that key would carry their history over).
+fn fresh_key(base: &str, taken: impl Fn(&str) -> bool) -> String {
+    if !taken(base) {
+        return base.to_owned();
+    }
+    (2..).map(|n| format!("{base}#{n}")).find(|k| !taken(k)).unwrap_or_else(|| base.to_owned())
 }
 
 struct Ctx<'a> {
@@ -337,7 +356,12 @@ impl<'a> Ctx<'a> {
                 Decision::new(lifecycle, Some(c), Rule::PreHire { hire_date: user.hire_date })
             }
             EmploymentStatus::Unknown => {
-                let lifecycle = prior.map_or(Lifecycle::Past, |p| p.lifecycle);
+                // Only a lifecycle a source of truth gave can be kept: an orphan or external person
+                // whom a source of truth now lists with a status nobody mapped is not current.
+                let lifecycle = match prior.map(|p| p.lifecycle) {
+                    Some(Lifecycle::Current) => Lifecycle::Current,
+                    _ => Lifecycle::Past,
+                };
                 let mut d =
                     Decision::new(lifecycle, Some(c), Rule::UnknownStatus { raw_status: user.raw_status.clone() });
                 d.review = true;
