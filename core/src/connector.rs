@@ -39,12 +39,19 @@ pub struct ConnectContext {
     pub today: NaiveDate,
     /// HTTP timeouts and retries.
     pub http: crate::http::HttpOptions,
+    /// The directory relative paths in the connection's settings are relative to: the
+    /// configuration file's (as for secrets' `{ file = ".." }`).
+    pub base_dir: std::path::PathBuf,
 }
 
 impl ConnectContext {
-    /// Today's date in UTC and default HTTP settings.
+    /// Today's date in UTC, default HTTP settings, paths relative to the working directory.
     pub fn now() -> Self {
-        Self { today: chrono::Utc::now().date_naive(), http: crate::http::HttpOptions::default() }
+        Self {
+            today: chrono::Utc::now().date_naive(),
+            http: crate::http::HttpOptions::default(),
+            base_dir: std::path::PathBuf::from("."),
+        }
     }
 }
 

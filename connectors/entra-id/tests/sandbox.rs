@@ -27,7 +27,7 @@ async fn sandbox() -> Sandbox {
 }
 
 fn connect(credentials: &Value) -> Box<dyn Connector> {
-    let ctx = ConnectContext { today: today(), http: HttpOptions::fast() };
+    let ctx = ConnectContext { today: today(), http: HttpOptions::fast(), ..ConnectContext::now() };
     let connector = find_connector(ID).expect("entra-id is registered");
     connector.connect(credentials, &ctx).expect("the credentials are valid")
 }

@@ -29,7 +29,7 @@ async fn sandbox() -> Sandbox {
 }
 
 fn connect(credentials: &Value) -> Box<dyn Connector> {
-    let ctx = ConnectContext { today: today(), http: HttpOptions::fast() };
+    let ctx = ConnectContext { today: today(), http: HttpOptions::fast(), ..ConnectContext::now() };
     let connector = find_connector(ID).expect("google-workspace is registered");
     connector.connect(credentials, &ctx).expect("the credentials are valid")
 }

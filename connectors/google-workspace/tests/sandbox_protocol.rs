@@ -195,7 +195,7 @@ async fn the_registry_hook_serves_a_working_connection() {
     assert_eq!(written["type"], json!("service_account"));
     assert_eq!(written["token_uri"], json!(format!("{}/token", running.base_url)));
 
-    let ctx = ConnectContext { today: today(), http: HttpOptions::fast() };
+    let ctx = ConnectContext { today: today(), http: HttpOptions::fast(), ..ConnectContext::now() };
     let connector = find_connector(ID).unwrap().connect(&Value::Object(credentials), &ctx).unwrap();
     let users = collect_users(&*connector).await.unwrap();
     assert!(users.len() > 30 && users.len() <= org.people.len() + 1, "{}", users.len());

@@ -19,7 +19,7 @@ fn today() -> NaiveDate {
 }
 
 fn ctx() -> ConnectContext {
-    ConnectContext { today: today(), http: HttpOptions::fast() }
+    ConnectContext { today: today(), http: HttpOptions::fast(), ..ConnectContext::now() }
 }
 
 fn connect_with(credentials: &Value, ctx: &ConnectContext) -> Box<dyn Connector> {

@@ -209,7 +209,7 @@ fn connections(
         c.drop_key("connections");
         return (out, written);
     };
-    let ctx = ConnectContext::now();
+    let ctx = ConnectContext { base_dir: base_dir.to_path_buf(), ..ConnectContext::now() };
     // `{ file = ".." }` secrets are relative to the configuration file, not the working directory.
     let scope = SecretScope::new(base_dir);
     for (name, value) in table {
