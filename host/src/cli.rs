@@ -59,6 +59,17 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Every connection at a glance: synced or not, when, how many people, the last error.
+    Status {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Print a shell completion script (e.g. `roster completions bash > /etc/bash_completion.d/roster`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Show what applying the configuration's [lifecycle] would change. Changes nothing.
     Preview {
         /// Also write the plan to this file, for `roster apply PLAN`.

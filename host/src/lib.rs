@@ -19,6 +19,7 @@ pub mod demo;
 pub mod engine;
 pub mod error;
 pub mod output;
+pub mod progress;
 pub mod store;
 pub mod sync;
 
@@ -47,6 +48,11 @@ pub async fn run(cli: Cli) -> Result<()> {
             let mut store = store::open(&db)?;
             sync::run(&config, &mut store, &selected, force, &ui).await
         }
+        Command::Status { format } => {
+            let config = load(&cli.config)?;
+            commands::status(&config, &db, format)
+        }
+        Command::Completions { shell } => commands::completions(shell),
         Command::Preview { out, format } => {
             let config = load(&cli.config)?;
             let store = open_existing(&db)?;

@@ -14,6 +14,7 @@ use crate::config::{Config, Connection, plural};
 use crate::engine::{self, Resolution};
 use crate::error::{Held, UsageError};
 use crate::output::Ui;
+use crate::progress::Progress;
 use crate::store::{Commit, SnapshotWriter, Staged, Store, SyncOutcome};
 
 /// How one connection's sync ended.
@@ -60,10 +61,14 @@ pub fn select<'c>(config: &'c Config, names: &[String]) -> Result<Vec<&'c Connec
 pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], force: bool, ui: &Ui) -> Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     let mut index_of = HashMap::new();
+    let progress = Progress::new(*ui);
+    let mut bars = Vec::new();
     for (i, c) in selected.iter().enumerate() {
         let writer = store.snapshot_writer(&c.name, c.descriptor.id)?;
         tracing::info!("{}: listing users", c.name);
-        let task = sync_one(c.connector.clone(), writer, config.safety.max_snapshot_drop_percent, force);
+        let bar = progress.connection(&c.name);
+        bars.push(bar.clone());
+        let task = sync_one(c.connector.clone(), writer, config.safety.max_snapshot_drop_percent, force, bar);
         index_of.insert(tasks.spawn(task).id(), i);
     }
 
@@ -80,8 +85,9 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
         };
         let i = index_of[&id];
         let c = selected[i];
+        bars[i].finish_and_clear();
         match outcome {
-            Outcome::Synced { users, rows_changed, elapsed } => ui.status(&format!(
+            Outcome::Synced { users, rows_changed, elapsed } => progress.println(&format!(
                 "{}: {users} user{} in {:.1} s ({})",
                 c.name,
                 plural(usize::try_from(users).unwrap_or(usize::MAX)),
@@ -89,7 +95,7 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
                 if rows_changed == 0 { "no changes".to_owned() } else { format!("{rows_changed} rows changed") }
             )),
             Outcome::Failed { error, elapsed } => {
-                ui.status(&format!(
+                progress.println(&format!(
                     "{}: failed after {:.1} s: {error}; the previous snapshot is kept",
                     c.name,
                     elapsed.as_secs_f64()
@@ -106,7 +112,10 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
                     staged.previous.unwrap_or_default(),
                     config.safety.max_snapshot_drop_percent,
                 );
-                ui.status(&format!("{}: {text}; if the drop is real, run `roster sync {} --force`", c.name, c.name));
+                progress.println(&format!(
+                    "{}: {text}; if the drop is real, run `roster sync {} --force`",
+                    c.name, c.name
+                ));
                 store.record_unsuccessful(&c.name, c.descriptor.id, SyncOutcome::Held, &text)?;
                 held.push(i);
             }
@@ -159,6 +168,7 @@ async fn sync_one(
     writer: SnapshotWriter,
     max_drop_percent: f64,
     force: bool,
+    bar: indicatif::ProgressBar,
 ) -> Outcome {
     let started = Instant::now();
     let failed = |error: String| Outcome::Failed { error, elapsed: started.elapsed() };
@@ -169,6 +179,7 @@ async fn sync_one(
         let mut writer = writer;
         while let Some(page) = rx.blocking_recv() {
             writer.stage(&page).context("cannot stage the listing in the database")?;
+            bar.inc(page.len() as u64);
         }
         Ok(writer)
     });

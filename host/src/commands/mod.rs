@@ -4,6 +4,7 @@ mod check;
 pub mod events;
 pub mod explain;
 mod sandbox;
+pub mod status;
 mod users;
 
 use std::path::Path;
@@ -15,6 +16,7 @@ pub use check::check;
 pub use events::events;
 pub use explain::explain;
 pub use sandbox::sandbox;
+pub use status::status;
 pub use users::users;
 
 use crate::cli::Format;
@@ -91,4 +93,12 @@ pub fn validate(path: &Path) -> Result<()> {
         plural(config.warnings.len())
     );
     Ok(())
+}
+
+/// `roster completions <shell>`: a completion script for the shell, on stdout.
+pub fn completions(shell: clap_complete::Shell) -> Result<()> {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut command, "roster", &mut out);
+    output::print(String::from_utf8_lossy(&out).trim_end())
 }

@@ -203,6 +203,21 @@ impl Store {
 }
 
 impl Store {
+    /// How many people there are of each lifecycle, in the order of [`Lifecycle::ALL`].
+    pub fn lifecycle_counts(&self) -> Result<[usize; 4]> {
+        let mut counts = [0; 4];
+        let mut stmt = self.conn.prepare("SELECT lifecycle, count(*) FROM people GROUP BY lifecycle")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let name: String = r.get(0)?;
+            let n: i64 = r.get(1)?;
+            if let Some(i) = Lifecycle::ALL.iter().position(|l| l.as_str() == name) {
+                counts[i] = usize::try_from(n).unwrap_or_default();
+            }
+        }
+        Ok(counts)
+    }
+
     /// People whose primary email, alias or employee id is `query` (any case): usually one.
     /// Primary emails and employee ids are indexed; an alias needs a scan of people whose stored
     /// data mentions it, so it is tried last.
