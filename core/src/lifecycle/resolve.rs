@@ -81,7 +81,15 @@ fn fresh_key(base: &str, taken: impl Fn(&str) -> bool) -> String {
     if !taken(base) {
         return base.to_owned();
     }
-    (2..).map(|n| format!("{base}#{n}")).find(|k| !taken(k)).unwrap_or_else(|| base.to_owned())
+    // At most one candidate per known key can be taken, so the search ends.
+    let mut n = 2_u64;
+    loop {
+        let key = format!("{base}#{n}");
+        if !taken(&key) {
+            return key;
+        }
+        n += 1;
+    }
 }
 
 struct Ctx<'a> {
