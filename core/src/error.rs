@@ -20,8 +20,11 @@ pub enum ErrorKind {
     NotFound,
     /// The vendor throttled us and retries did not get through.
     RateLimited,
-    /// The vendor or the network failed: 5xx, connection refused or reset, DNS.
+    /// The vendor or the network failed: 5xx, a connection reset, a broken answer.
     Unavailable,
+    /// The host cannot be reached at all: its name does not resolve, nothing listens, or TLS
+    /// cannot be established. Usually a wrong URL, a firewall or a proxy, rarely transient.
+    Unreachable,
     /// No answer in time.
     Timeout,
     /// The vendor answered something we cannot use: malformed JSON, a page that repeats, too many
@@ -38,7 +41,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     /// Whether an error of this kind is worth retrying by default.
     pub fn is_transient(self) -> bool {
-        matches!(self, Self::RateLimited | Self::Unavailable | Self::Timeout)
+        matches!(self, Self::RateLimited | Self::Unavailable | Self::Unreachable | Self::Timeout)
     }
 
     /// The kind's name as it appears in JSON output.
@@ -49,6 +52,7 @@ impl ErrorKind {
             Self::NotFound => "not_found",
             Self::RateLimited => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::Unreachable => "unreachable",
             Self::Timeout => "timeout",
             Self::InvalidResponse => "invalid_response",
             Self::Config => "config",

@@ -26,6 +26,10 @@ pub struct HttpOptions {
     pub request_timeout: Duration,
     /// Retries after the first attempt, for errors that a retry can help.
     pub max_retries: usize,
+    /// Retries when the host cannot be reached at all (a name that does not resolve, a refused
+    /// connection): few, because that is almost always a wrong URL or a firewall, and an admin
+    /// should not wait minutes to hear it.
+    pub max_unreachable_retries: usize,
     /// The first backoff delay (UKG advises waiting one second first).
     pub min_backoff: Duration,
     /// The longest backoff delay.
@@ -44,6 +48,7 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(120),
             max_retries: 6,
+            max_unreachable_retries: 2,
             min_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(60),
             max_retry_after: Duration::from_secs(300),
@@ -214,10 +219,24 @@ impl HttpClient {
             .with_max_times(self.options.max_retries)
             .with_jitter();
         let max_wait = self.options.max_retry_after;
+        let unreachable = AtomicU64::new(0);
+        let max_unreachable = self.options.max_unreachable_retries as u64;
         (|| self.attempt(build(), parse_error))
             .retry(backoff)
-            .when(|e: &ConnectorError| e.is_retryable() && e.retry_after().is_none_or(|w| w <= max_wait))
-            .adjust(|e: &ConnectorError, planned| e.retry_after().or(planned))
+            .when(|e: &ConnectorError| {
+                if e.kind() == ErrorKind::Unreachable && unreachable.fetch_add(1, Ordering::Relaxed) >= max_unreachable
+                {
+                    return false;
+                }
+                e.is_retryable() && e.retry_after().is_none_or(|w| w <= max_wait)
+            })
+            .adjust(|e: &ConnectorError, planned| {
+                // An unreachable host is tried again soon or not at all.
+                if e.kind() == ErrorKind::Unreachable {
+                    return planned.map(|p| p.min(self.options.min_backoff * 2));
+                }
+                e.retry_after().or(planned)
+            })
             .notify(|e: &ConnectorError, wait: Duration| {
                 tracing::warn!(
                     call = what,
@@ -277,24 +296,60 @@ impl HttpClient {
     }
 
     fn transport_error(&self, e: reqwest::Error) -> ConnectorError {
+        let at = e.url().map_or_else(|| "the host".to_owned(), |u| self.scrub(origin(u).as_str()));
+        let causes = causes(&e).to_lowercase();
+        let tls =
+            ["certificate", "tls", "handshake", "corrupt message", "alert", "peer is incompatible", "peer misbehaved"]
+                .iter()
+                .any(|m| causes.contains(m));
         let (kind, what) = if e.is_timeout() {
-            (ErrorKind::Timeout, "no answer in time")
+            (ErrorKind::Timeout, format!("no answer from {at} in time"))
+        } else if e.is_connect() && tls {
+            (
+                ErrorKind::Unreachable,
+                format!(
+                    "TLS failure with {at}: no secure connection could be made; check that the URL is the \
+                     vendor's HTTPS address and that no proxy intercepts TLS"
+                ),
+            )
+        } else if e.is_connect() && (causes.contains("dns error") || causes.contains("failed to lookup")) {
+            (
+                ErrorKind::Unreachable,
+                format!("cannot resolve the host name of {at}: check the URL and this machine's DNS"),
+            )
+        } else if e.is_connect() && causes.contains("refused") {
+            (
+                ErrorKind::Unreachable,
+                format!("{at} refused the connection: nothing listens there; check the URL and port"),
+            )
         } else if e.is_connect() {
-            (ErrorKind::Unavailable, "cannot connect")
+            (ErrorKind::Unreachable, format!("cannot connect to {at}: check the URL, firewall and proxy"))
         } else if e.is_body() || e.is_decode() {
-            (ErrorKind::Unavailable, "the connection broke while reading the answer")
+            (ErrorKind::Unavailable, format!("the connection to {at} broke while reading the answer"))
         } else if e.is_redirect() {
-            (ErrorKind::Rejected, "refused to follow a redirect")
+            (ErrorKind::Rejected, format!("refused to follow a redirect from {at}"))
         } else {
-            (ErrorKind::Unavailable, "the request failed")
+            (ErrorKind::Unavailable, format!("the request to {at} failed"))
         };
-        let url = e.url().map(|u| format!(" to {}", self.scrub(origin(u).as_str()))).unwrap_or_default();
-        ConnectorError::new(kind, format!("{what}{url}")).with_source(e.without_url())
+        // A certificate the system does not trust will not be trusted on the next try either.
+        ConnectorError::new(kind, what).set_retryable(kind.is_transient() && !tls).with_source(e.without_url())
     }
 
     fn scrub(&self, text: &str) -> String {
         self.redact.iter().fold(text.to_owned(), |t, secret| t.replace(secret.as_str(), REDACTED))
     }
+}
+
+/// The messages of an error's causes, joined (what the TLS or DNS layer said).
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = String::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&s.to_string());
+        text.push_str(": ");
+        source = s.source();
+    }
+    text
 }
 
 fn origin(url: &Url) -> String {
@@ -348,6 +403,48 @@ pub fn parse_base_url(raw: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A loopback port nobody listens on (bound, then released).
+    async fn closed_port() -> u16 {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        listener.local_addr().unwrap().port()
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_host_is_named_and_tried_only_a_few_times() {
+        let port = closed_port().await;
+        let client = HttpClient::new(HttpOptions::fast()).unwrap();
+        let url = format!("http://127.0.0.1:{port}/x");
+        let err = client.send("GET x", || client.client().get(&url), HttpFailure::default_error).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Unreachable, "{err}");
+        assert!(err.to_string().contains(&format!("http://127.0.0.1:{port} refused the connection")), "{err}");
+        let max = HttpOptions::fast().max_unreachable_retries as u64 + 1;
+        assert_eq!(
+            client.requests(),
+            max,
+            "not the {} retries of a transient failure",
+            HttpOptions::fast().max_retries
+        );
+    }
+
+    #[tokio::test]
+    async fn tls_to_a_server_that_does_not_speak_it_is_a_tls_failure_tried_once() {
+        // A plain TCP server that answers the TLS hello with HTTP.
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                use tokio::io::AsyncWriteExt;
+                let _ = socket.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+            }
+        });
+        let client = HttpClient::new(HttpOptions::fast()).unwrap();
+        let url = format!("https://127.0.0.1:{port}/x");
+        let err = client.send("GET x", || client.client().get(&url), HttpFailure::default_error).await.unwrap_err();
+        assert!(err.to_string().contains("TLS failure with https://127.0.0.1:"), "{err}");
+        assert!(!err.is_retryable());
+        assert_eq!(client.requests(), 1);
+    }
 
     #[test]
     fn debug_never_shows_the_secrets_it_scrubs() {

@@ -35,8 +35,14 @@ fn main() -> ExitCode {
         // A reader that went away (`roster users | head`) is not a failure.
         Err(e) if roster_host::error::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(roster_host::error::exit_code(&e))
+            let code = roster_host::error::exit_code(&e);
+            // A held change is not a failure: it says so itself (`held: ...`).
+            if code == 3 {
+                eprintln!("{e:#}");
+            } else {
+                eprintln!("error: {e:#}");
+            }
+            ExitCode::from(code)
         }
     }
 }

@@ -74,6 +74,7 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
 
     // Indices into `selected`, so that the summary lists connections in file order.
     let (mut failed, mut held) = (Vec::new(), Vec::new());
+    let mut reasons: HashMap<usize, String> = HashMap::new();
     // Reported as each finishes, so a slow tenant does not hide the others' results.
     while let Some(done) = tasks.join_next_with_id().await {
         let (id, outcome) = match done {
@@ -101,6 +102,7 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
                     elapsed.as_secs_f64()
                 ));
                 store.record_unsuccessful(&c.name, c.descriptor.id, SyncOutcome::Failed, &error)?;
+                reasons.insert(i, error);
                 failed.push(i);
             }
             Outcome::Held(staged) => {
@@ -112,10 +114,8 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
                     staged.previous.unwrap_or_default(),
                     config.safety.max_snapshot_drop_percent,
                 );
-                progress.println(&format!(
-                    "{}: {text}; if the drop is real, run `roster sync {} --force`",
-                    c.name, c.name
-                ));
+                progress
+                    .println(&format!("{}: {text}; if the drop is real, run `roster sync {} --force`", c.name, c.name));
                 store.record_unsuccessful(&c.name, c.descriptor.id, SyncOutcome::Held, &text)?;
                 held.push(i);
             }
@@ -145,12 +145,17 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
     let what_held = what_held.join(" and ");
     if !failed.is_empty() {
         let also = if what_held.is_empty() { String::new() } else { format!("; a safety threshold held {what_held}") };
+        let mut why = String::new();
+        failed.sort_unstable();
+        for &i in &failed {
+            why.push_str(&format!("\n  {}: {}", selected[i].name, reasons.get(&i).map_or("", String::as_str)));
+        }
         return Err(anyhow!(
-            "{} of {} connection{} failed to sync: {}{also}",
+            "{} of {} connection{} failed to sync: {}{also}; their previous snapshots are kept{why}",
             failed.len(),
             selected.len(),
             plural(selected.len()),
-            names(failed)
+            names(failed.clone())
         ));
     }
     if !what_held.is_empty() {

@@ -5,6 +5,7 @@
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
 
 mod demo;
+mod errors;
 mod policy_change;
 mod three_sources;
 mod ukg;

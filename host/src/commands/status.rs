@@ -118,7 +118,11 @@ pub fn status(config: &Config, db: &std::path::Path, format: Format) -> Result<(
 
     if format == Format::Json {
         let people = counts.as_ref().map(|c| {
-            Lifecycle::ALL.iter().zip(c).map(|(l, n)| (l.as_str().to_owned(), serde_json::Value::from(*n))).collect::<serde_json::Map<_, _>>()
+            Lifecycle::ALL
+                .iter()
+                .zip(c)
+                .map(|(l, n)| (l.as_str().to_owned(), serde_json::Value::from(*n)))
+                .collect::<serde_json::Map<_, _>>()
         });
         let json = serde_json::json!({
             "connections": rows,
@@ -139,7 +143,14 @@ pub fn status(config: &Config, db: &std::path::Path, format: Format) -> Result<(
         };
         let when = r.last_sync_at.as_deref().map(ago).unwrap_or_default();
         let users = r.users.map(|u| u.to_string()).unwrap_or_default();
-        t.add_row(vec![r.state.mark(), Cell::new(&r.name), Cell::new(&r.connector), Cell::new(when), Cell::new(users), Cell::new(note)]);
+        t.add_row(vec![
+            r.state.mark(),
+            Cell::new(&r.name),
+            Cell::new(&r.connector),
+            Cell::new(when),
+            Cell::new(users),
+            Cell::new(note),
+        ]);
     }
     let mut text = t.to_string();
     text.push('\n');
