@@ -98,20 +98,51 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Resu
         let _ = writeln!(out, "  ... and {} more", gap.len() - 5);
     }
 
+    let orphans: Vec<&Person> = people.iter().filter(|p| p.lifecycle == Lifecycle::Orphan).collect();
+    let _ = writeln!(
+        out,
+        "\nAccounts no source of truth knows: {} (contractors and service accounts only the identity providers have):",
+        orphans.len()
+    );
+    for p in orphans.iter().take(5) {
+        let conns: Vec<&str> = p.records.iter().map(|r| r.connection.as_str()).collect();
+        let _ = writeln!(out, "  {:<40} in {}", p.email.as_deref().unwrap_or(&p.key), conns.join(", "));
+    }
+    let renamed: Vec<&Person> = people.iter().filter(|p| p.aliases.iter().any(|a| a.contains("-old@"))).collect();
+    let _ = writeln!(
+        out,
+        "\nMatched by employee id despite a different address in Entra ID (a name change): {}",
+        renamed.len()
+    );
+    for p in renamed.iter().take(3) {
+        let _ = writeln!(
+            out,
+            "  {:<40} also {}",
+            p.email.as_deref().unwrap_or(&p.key),
+            p.aliases.iter().filter(|a| a.contains("-old@")).cloned().collect::<Vec<_>>().join(", ")
+        );
+    }
+
     out.push_str(&preview(&config, &store)?);
 
     let kept = !db_path.starts_with(&dir);
     let db_arg = if kept { db_path.display().to_string() } else { "demo.db".to_owned() };
     let _ = writeln!(out, "\nExplore further:");
-    if !kept {
-        let _ = writeln!(out, "  {:<46} keep the database", "roster demo --db demo.db");
-    }
-    for (command, what) in [
+    let gap_example = gap.first().and_then(|p| p.email.clone()).unwrap_or_else(|| "someone@acme.example".to_owned());
+    let commands = [
         (format!("roster --db {db_arg} users --lifecycle past"), "who left"),
+        (format!("roster --db {db_arg} explain {gap_example}"), "why: every record, who decided"),
         (format!("roster --db {db_arg} users --format json"), "every person, every record"),
         ("roster sandbox > roster.toml".to_owned(), "serve the sandboxes; then `roster sync`, `roster users`"),
-    ] {
-        let _ = writeln!(out, "  {command:<46} {what}");
+    ];
+    let commands: Vec<(String, &str)> = if kept {
+        commands.into_iter().collect()
+    } else {
+        std::iter::once(("roster demo --db demo.db".to_owned(), "keep the database")).chain(commands).collect()
+    };
+    let width = commands.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+    for (command, what) in &commands {
+        let _ = writeln!(out, "  {command:<width$}  {what}");
     }
     output::print(out.trim_end())?;
     drop(running);

@@ -146,7 +146,10 @@ impl Tenant {
     /// The organisation as its Entra directory sees it, the way real ones look: everyone HR
     /// knows has an account; terminated people are disabled, except every fifth, left enabled
     /// by a forgotten offboarding; pre-hires are enabled with a hire date ahead; two people have
-    /// no mailbox (`mail` null, the UPN is their address); two partner guests are invited.
+    /// no mailbox (`mail` null, the UPN is their address); one active person in a hundred still
+    /// has the address of their old name (HR has the new one; the employee id ties them); two
+    /// partner guests are invited; and contractors HR does not know (one per 200 people, at
+    /// least two) have accounts of the company's domain.
     pub fn from_org(org: &Org) -> Self {
         let mut tenant = Self::new(org.domain.clone(), Vec::with_capacity(org.people.len() + 2));
         let mut terminated = 0usize;
@@ -158,7 +161,13 @@ impl Tenant {
             } else {
                 true
             };
-            let mut user = SandboxUser::member(object_id(i), person.email.clone());
+            // A name change HR has and the directory does not (yet): the old address stays.
+            let address = if person.status == EmploymentStatus::Active && i % 100 == 42 {
+                format!("{}.{}-old@{}", person.first_name.to_lowercase(), person.last_name.to_lowercase(), org.domain)
+            } else {
+                person.email.clone()
+            };
+            let mut user = SandboxUser::member(object_id(i), address);
             if enabled && person.status == EmploymentStatus::Active && i % 11 == 3 && without_mailbox < 2 {
                 without_mailbox += 1;
                 user.mail = None;
@@ -173,6 +182,19 @@ impl Tenant {
             user.employee_id = Some(person.employee_number.clone());
             user.employee_type = Some("Employee".into());
             user.employee_hire_date = Some(person.hire_date);
+            tenant.users.push(user);
+        }
+        let contractors = (org.people.len() / 200).max(2);
+        for n in 0..contractors {
+            let (first, last) = CONTRACTORS[n % CONTRACTORS.len()];
+            let suffix = if n < CONTRACTORS.len() { String::new() } else { (n / CONTRACTORS.len() + 1).to_string() };
+            let address = format!("{}.{}{suffix}.ext@{}", first.to_lowercase(), last.to_lowercase(), org.domain);
+            let mut user = SandboxUser::member(object_id(org.people.len() + 2 + n), address);
+            user.display_name = Some(format!("{first} {last} (Contractor)"));
+            user.given_name = Some(first.into());
+            user.surname = Some(last.into());
+            user.job_title = Some("Contractor".into());
+            user.employee_type = Some("Contractor".into());
             tenant.users.push(user);
         }
         let initial = tenant.initial_domain();
@@ -192,6 +214,16 @@ impl Tenant {
         tenant
     }
 }
+
+/// Contractors the directory has and HR does not.
+const CONTRACTORS: [(&str, &str); 6] = [
+    ("Jonas", "Berg"),
+    ("Priya", "Raman"),
+    ("Tomasz", "Wolski"),
+    ("Lucia", "Ferri"),
+    ("Kwame", "Mensah"),
+    ("Elena", "Sokolova"),
+];
 
 /// A GUID-shaped object id, the same for the same index.
 fn object_id(index: usize) -> String {
@@ -216,7 +248,11 @@ mod tests {
         let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap();
         let org = Org::generate(300, 11, today);
         let tenant = Tenant::from_org(&org);
-        assert_eq!(tenant.users.len(), 302);
+        assert_eq!(tenant.users.len(), 300 + 2 + 2, "everyone, two guests, two contractors");
+        let contractors = tenant.users.iter().filter(|u| u.employee_type.as_deref() == Some("Contractor")).count();
+        assert_eq!(contractors, 2);
+        let renamed = tenant.users.iter().filter(|u| u.user_principal_name.contains("-old@")).count();
+        assert!(renamed > 0, "someone's directory address predates their name change");
         let disabled = tenant.users.iter().filter(|u| !u.account_enabled).count();
         let terminated = org.people.iter().filter(|p| p.status == EmploymentStatus::Terminated).count();
         assert!(disabled > 0 && disabled < terminated, "some leavers stay enabled: {disabled} of {terminated}");
