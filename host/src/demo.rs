@@ -62,6 +62,47 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Resu
     crate::sync::run(&config, &mut store, &all, false, ui).await?;
     let people = store.people()?;
 
+    let mut out = findings(&people);
+    out.push_str(&preview(&config, &store)?);
+
+    let kept = !db_path.starts_with(&dir);
+    let db_arg = if kept { db_path.display().to_string() } else { "demo.db".to_owned() };
+    let _ = writeln!(out, "\nExplore further:");
+    let gap = offboarding_gap(&people);
+    let gap_example = gap.first().and_then(|p| p.email.clone()).unwrap_or_else(|| "someone@acme.example".to_owned());
+    let commands = [
+        (format!("roster --db {db_arg} users --lifecycle past"), "who left"),
+        (format!("roster --db {db_arg} explain {gap_example}"), "why: every record, who decided"),
+        (format!("roster --db {db_arg} users --format json"), "every person, every record"),
+        ("roster sandbox > roster.toml".to_owned(), "serve the sandboxes; then `roster sync`, `roster users`"),
+    ];
+    let commands: Vec<(String, &str)> = if kept {
+        commands.into_iter().collect()
+    } else {
+        std::iter::once(("roster demo --db demo.db".to_owned(), "keep the database")).chain(commands).collect()
+    };
+    let width = commands.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
+    for (command, what) in &commands {
+        let _ = writeln!(out, "  {command:<width$}  {what}");
+    }
+    output::print(out.trim_end())?;
+    drop(running);
+    drop(store);
+    Ok(())
+}
+
+/// People who left according to UKG Pro but are active in an identity provider.
+fn offboarding_gap(people: &[Person]) -> Vec<&Person> {
+    people
+        .iter()
+        .filter(|p| p.lifecycle == Lifecycle::Past && p.status != Some(EmploymentStatus::PreHire))
+        .filter(|p| p.records.iter().any(|r| r.connection != "ukg" && r.status == EmploymentStatus::Active))
+        .collect()
+}
+
+/// What the sync found: people per lifecycle, the offboarding gap, accounts nobody knows, people
+/// matched across a name change.
+fn findings(people: &[Person]) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\nSource of truth: UKG Pro only (Entra ID and Google Workspace unchecked).");
     for l in Lifecycle::ALL {
@@ -75,11 +116,7 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Resu
         let _ = writeln!(out, "  {n:>6}  {what}");
     }
 
-    let gap: Vec<&Person> = people
-        .iter()
-        .filter(|p| p.lifecycle == Lifecycle::Past && p.status != Some(EmploymentStatus::PreHire))
-        .filter(|p| p.records.iter().any(|r| r.connection != "ukg" && r.status == EmploymentStatus::Active))
-        .collect();
+    let gap = offboarding_gap(people);
     let _ = writeln!(
         out,
         "\nOffboarding gap: {} people left according to UKG Pro but still have an active account:",
@@ -123,31 +160,7 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Resu
         );
     }
 
-    out.push_str(&preview(&config, &store)?);
-
-    let kept = !db_path.starts_with(&dir);
-    let db_arg = if kept { db_path.display().to_string() } else { "demo.db".to_owned() };
-    let _ = writeln!(out, "\nExplore further:");
-    let gap_example = gap.first().and_then(|p| p.email.clone()).unwrap_or_else(|| "someone@acme.example".to_owned());
-    let commands = [
-        (format!("roster --db {db_arg} users --lifecycle past"), "who left"),
-        (format!("roster --db {db_arg} explain {gap_example}"), "why: every record, who decided"),
-        (format!("roster --db {db_arg} users --format json"), "every person, every record"),
-        ("roster sandbox > roster.toml".to_owned(), "serve the sandboxes; then `roster sync`, `roster users`"),
-    ];
-    let commands: Vec<(String, &str)> = if kept {
-        commands.into_iter().collect()
-    } else {
-        std::iter::once(("roster demo --db demo.db".to_owned(), "keep the database")).chain(commands).collect()
-    };
-    let width = commands.iter().map(|(c, _)| c.len()).max().unwrap_or(0);
-    for (command, what) in &commands {
-        let _ = writeln!(out, "  {command:<width$}  {what}");
-    }
-    output::print(out.trim_end())?;
-    drop(running);
-    drop(store);
-    Ok(())
+    out
 }
 
 /// What switching the sources of truth to the identity providers (any-active) would change.

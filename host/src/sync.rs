@@ -4,6 +4,7 @@
 //! failure of one changes nothing of its previous snapshot and does not stop the others.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -131,6 +132,18 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
         Resolution::Written | Resolution::Skipped => false,
     };
 
+    ending(selected, failed, &reasons, held, resolution_held)
+}
+
+/// How a sync ends: an error naming every failed connection and why (exit 1), or [`Held`]
+/// naming what a safety threshold held (exit 3), or success.
+fn ending(
+    selected: &[&Connection],
+    mut failed: Vec<usize>,
+    reasons: &HashMap<usize, String>,
+    held: Vec<usize>,
+    resolution_held: bool,
+) -> Result<()> {
     let names = |mut indices: Vec<usize>| {
         indices.sort_unstable();
         indices.iter().map(|&i| selected[i].name.as_str()).collect::<Vec<_>>().join(", ")
@@ -145,10 +158,10 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
     let what_held = what_held.join(" and ");
     if !failed.is_empty() {
         let also = if what_held.is_empty() { String::new() } else { format!("; a safety threshold held {what_held}") };
-        let mut why = String::new();
         failed.sort_unstable();
+        let mut why = String::new();
         for &i in &failed {
-            why.push_str(&format!("\n  {}: {}", selected[i].name, reasons.get(&i).map_or("", String::as_str)));
+            let _ = write!(why, "\n  {}: {}", selected[i].name, reasons.get(&i).map_or("", String::as_str));
         }
         return Err(anyhow!(
             "{} of {} connection{} failed to sync: {}{also}; their previous snapshots are kept{why}",
