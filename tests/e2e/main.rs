@@ -4,9 +4,11 @@
 // Helpers shared by tests fail the test by panicking, like the tests themselves.
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test by panicking")]
 
+mod crash;
 mod demo;
 mod errors;
 mod policy_change;
+mod secrets;
 mod three_sources;
 mod ukg;
 

@@ -20,7 +20,7 @@ use roster_core::{Lifecycle, SourceUser};
 
 use crate::config::{Config, plural};
 use crate::output::Ui;
-use crate::store::{Run, RunCommand, SnapshotVersion, Store};
+use crate::store::{Run, RunCommand, SnapshotVersion, Store, Superseded};
 
 pub use render::{changes_text, differences, lifecycle_name};
 
@@ -52,11 +52,17 @@ pub struct State {
     pub versions: Vec<SnapshotVersion>,
     /// Whether a snapshot changed since people were last resolved.
     pub stale: bool,
+    /// The run the stored people came from.
+    pub last_run: Option<i64>,
 }
 
 impl State {
-    /// Loads everything a resolution needs.
+    /// Loads everything a resolution needs, as of one moment.
     pub fn load(config: &Config, store: &Store) -> Result<Self> {
+        store.consistent(|store| Self::read(config, store))
+    }
+
+    fn read(config: &Config, store: &Store) -> Result<Self> {
         let mut snapshots = Vec::new();
         for c in &config.connections {
             if let Some(users) = store.snapshot(&c.name)? {
@@ -70,6 +76,7 @@ impl State {
             resolved_at: store.resolved_at()?,
             versions: store.snapshot_versions()?,
             stale: store.is_stale()?,
+            last_run: store.last_run()?,
         })
     }
 
@@ -208,27 +215,40 @@ pub fn after_sync(config: &Config, store: &mut Store, force: bool, held: &[Strin
         return Ok(Resolution::Skipped);
     }
 
-    let state = State::load(config, store)?;
-    let people = state.resolve(&policy);
-    let events = state.events(&people);
-    let check = LeftCheck::new(&state.prior, &events, config.safety.max_left_percent);
-    if check.holds() && !force {
-        return Ok(Resolution::Held(format!(
-            "held: {}; people and events were not changed. What the sync would have done:\n{}",
-            check.describe(),
-            changes_text(&state.prior, &people, &events, 5)
-        )));
-    }
     if !held.is_empty() {
         show_held_listings(config, store, &policy, held, *ui)?;
     }
-    let written = store.write_resolution(
-        &state.prior,
-        &people,
-        &events,
-        Run { command: RunCommand::Sync, forced: force && check.holds(), policy: &policy, applies },
-        &with_snapshots,
-    )?;
+    // Read, resolve, write; when another roster command resolved people in between, again from
+    // what it wrote (its events must not be recorded twice).
+    let mut attempt = 0;
+    let (state, people, events, written) = loop {
+        let state = State::load(config, store)?;
+        let people = state.resolve(&policy);
+        let events = state.events(&people);
+        let check = LeftCheck::new(&state.prior, &events, config.safety.max_left_percent);
+        if check.holds() && !force {
+            return Ok(Resolution::Held(format!(
+                "held: {}; people and events were not changed. What the sync would have done:\n{}",
+                check.describe(),
+                changes_text(&state.prior, &people, &events, 5)
+            )));
+        }
+        let run = Run {
+            command: RunCommand::Sync,
+            forced: force && check.holds(),
+            policy: &policy,
+            applies,
+            based_on: state.last_run,
+        };
+        match store.write_resolution(&state.prior, &people, &events, run, &with_snapshots) {
+            Ok(written) => break (state, people, events, written),
+            Err(e) if e.is::<Superseded>() && attempt < 5 => {
+                attempt += 1;
+                tracing::info!("another roster command resolved people meanwhile; resolving again");
+            }
+            Err(e) => return Err(e),
+        }
+    };
     ui.status(&summary(&people, &events, state.resolved_at.is_none()));
     tracing::info!(
         "{} people written, {} removed, {} events",

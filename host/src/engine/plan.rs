@@ -18,7 +18,7 @@ use crate::cli::Format;
 use crate::config::{Config, plural};
 use crate::error::Held;
 use crate::output::{self, Ui};
-use crate::store::{Run, RunCommand, SnapshotVersion, Store, content_hash, now};
+use crate::store::{Run, RunCommand, SnapshotVersion, Store, Superseded, content_hash, now};
 
 /// The plan file format's version; a plan of another version is refused.
 pub const PLAN_FORMAT: u32 = 1;
@@ -368,13 +368,23 @@ pub fn apply(config: &Config, store: &mut Store, plan_path: Option<&Path>, force
     }
     let Proposal { state, after, events, check, .. } = proposal;
     let connections = state.connections();
-    store.write_resolution(
-        &state.prior,
-        &after,
-        &events,
-        Run { command: RunCommand::Apply, forced: force && check.holds(), policy: &policy, applies: true },
-        &connections,
-    )?;
+    let run = Run {
+        command: RunCommand::Apply,
+        forced: force && check.holds(),
+        policy: &policy,
+        applies: true,
+        based_on: state.last_run,
+    };
+    store.write_resolution(&state.prior, &after, &events, run, &connections).map_err(|e| {
+        if e.is::<Superseded>() {
+            anyhow!(
+                "nothing was applied: another roster command resolved people while this one computed the change; \
+                 run `roster preview` to see the change again"
+            )
+        } else {
+            e
+        }
+    })?;
     ui.status(&format!(
         "applied [lifecycle] of {}{}",
         config.path.display(),

@@ -23,7 +23,7 @@ use roster_core::lifecycle::Policy;
 use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
-pub use people::{EventFilter, Run, RunCommand, StoredEvent, WriteStats};
+pub use people::{EventFilter, Run, RunCommand, StoredEvent, Superseded, WriteStats};
 pub use snapshot::{Commit, SnapshotWriter, Staged};
 
 /// How long a writer waits for another roster command that holds the database.
@@ -319,6 +319,16 @@ impl Store {
             .query_row("SELECT data, applied_at FROM policy WHERE id = 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         row.map(|(data, at)| Ok((serde_json::from_str(&data).context("the stored policy is corrupt")?, at))).transpose()
+    }
+
+    /// Runs `f` in one read transaction, so that everything it reads is from one moment even while
+    /// another roster command writes (WAL gives a read transaction a fixed view).
+    pub fn consistent<R>(&self, f: impl FnOnce(&Self) -> Result<R>) -> Result<R> {
+        self.conn.execute_batch("BEGIN DEFERRED").map_err(|e| busy_context(e, &self.path))?;
+        let result = f(self);
+        let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        self.conn.execute_batch(end).map_err(|e| busy_context(e, &self.path))?;
+        result
     }
 
     /// Whether a snapshot changed since people were last resolved (a resolution was held).

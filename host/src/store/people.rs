@@ -40,7 +40,16 @@ pub struct Run<'a> {
     pub policy: &'a Policy,
     /// Whether it makes `policy` the applied one (`apply`, and the very first resolution).
     pub applies: bool,
+    /// The run the prior people came from ([`Store::last_run`] when they were read). If another
+    /// command resolved people since, the write is refused with [`Superseded`]: its events were
+    /// computed against people that are no longer the stored ones.
+    pub based_on: Option<i64>,
 }
+
+/// Another roster command resolved people between this one's reading and writing them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("another roster command resolved people meanwhile")]
+pub struct Superseded;
 
 /// One recorded event, as `roster events` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -132,6 +141,10 @@ impl Store {
         let path = self.path.clone();
         let tx =
             self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_context(e, &path))?;
+        let last: Option<i64> = tx.query_row("SELECT max(id) FROM runs", [], |r| r.get(0))?;
+        if last != run.based_on {
+            return Err(Superseded.into());
+        }
         let at = now();
         let mut stats = WriteStats { events: events.len(), ..WriteStats::default() };
         {
@@ -203,6 +216,11 @@ impl Store {
 }
 
 impl Store {
+    /// The last resolution's run id (`None`: people were never resolved).
+    pub fn last_run(&self) -> Result<Option<i64>> {
+        Ok(self.conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0))?)
+    }
+
     /// How many people there are of each lifecycle, in the order of [`Lifecycle::ALL`].
     pub fn lifecycle_counts(&self) -> Result<[usize; 4]> {
         let mut counts = [0; 4];

@@ -49,14 +49,15 @@ fn writes(store: &Store) -> i64 {
 }
 
 fn sync_run(policy: &Policy, applies: bool) -> Run<'_> {
-    Run { command: RunCommand::Sync, forced: false, policy, applies }
+    Run { command: RunCommand::Sync, forced: false, policy, applies, based_on: None }
 }
 
 fn resolve_and_write(store: &mut Store, policy: &Policy) {
     let snapshot = store.snapshot("hr").unwrap().unwrap();
     let prior = store.people().unwrap();
     let people = resolve(&[Snapshot { connection: "hr", users: &snapshot }], policy, &prior);
-    store.write_resolution(&prior, &people, &[], sync_run(policy, true), &["hr"]).unwrap();
+    let run = Run { based_on: store.last_run().unwrap(), ..sync_run(policy, true) };
+    store.write_resolution(&prior, &people, &[], run, &["hr"]).unwrap();
 }
 
 #[test]
@@ -207,6 +208,10 @@ fn a_second_writer_waits_then_says_the_database_is_busy() {
     );
     other.execute_batch("ROLLBACK").unwrap();
     store.write_resolution(&[], &[], &[], sync_run(&Policy::default(), false), &[]).unwrap();
+
+    // A write based on people another command has since replaced is refused.
+    let err = store.write_resolution(&[], &[], &[], sync_run(&Policy::default(), false), &[]).unwrap_err();
+    assert!(err.is::<Superseded>(), "{err:#}");
 }
 
 #[cfg(unix)]
@@ -268,7 +273,7 @@ fn events_are_listed_by_time_kind_and_person() {
         after: state(Lifecycle::Current),
     };
     let policy = Policy::default();
-    let run = Run { command: RunCommand::Apply, forced: false, policy: &policy, applies: true };
+    let run = Run { command: RunCommand::Apply, forced: false, policy: &policy, applies: true, based_on: None };
     store.write_resolution(&[], &[], &[event(EventKind::Joined, "a"), event(EventKind::Left, "b")], run, &[]).unwrap();
 
     let list = |filter: EventFilter| {

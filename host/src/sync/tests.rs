@@ -103,7 +103,10 @@ async fn a_failed_connection_keeps_its_snapshot_and_people_while_the_others_sync
     let second = config(vec![("hr", fake(&terminated, Some(1))), ("apps", fake(&apps2, None))], &["hr"]);
     let result = sync_all(&second, &mut store, false).await;
     assert_eq!(exit_code(&result), 1);
-    assert_eq!(format!("{:#}", result.unwrap_err()), "1 of 2 connections failed to sync: hr");
+    assert_eq!(
+        format!("{:#}", result.unwrap_err()),
+        "1 of 2 connections failed to sync: hr; their previous snapshots are kept\n  hr: page 1 failed"
+    );
 
     assert_eq!(store.snapshot("hr").unwrap(), snapshot, "HR's snapshot is exactly as it was");
     assert_eq!(store.snapshot("apps").unwrap().unwrap().len(), 3, "apps synced regardless");
