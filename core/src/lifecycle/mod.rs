@@ -13,6 +13,8 @@ mod proptests;
 mod resolve;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trace_tests;
 
 pub use events::{Event, EventKind, PersonState, Transition, diff, transitions};
 pub use matching::{Rec, keys, match_records};

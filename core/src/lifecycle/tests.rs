@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::model::{EmploymentStatus as S, Lifecycle as L, ManagerRef, SourceUser};
 
-fn user(id: &str, email: &str, status: S) -> SourceUser {
+pub(super) fn user(id: &str, email: &str, status: S) -> SourceUser {
     SourceUser {
         source_id: id.into(),
         email: (!email.is_empty()).then(|| email.into()),
@@ -15,7 +15,7 @@ fn user(id: &str, email: &str, status: S) -> SourceUser {
     }
 }
 
-fn policy(sources: &[&str]) -> Policy {
+pub(super) fn policy(sources: &[&str]) -> Policy {
     Policy {
         sources: sources.iter().map(|s| (*s).to_owned()).collect(),
         domains: vec!["acme.com".into()],
@@ -24,12 +24,34 @@ fn policy(sources: &[&str]) -> Policy {
 }
 
 /// Resolves `snaps` (connection, users) under `policy` after `prior`.
-fn run(snaps: &[(&str, Vec<SourceUser>)], policy: &Policy, prior: &[Person]) -> Vec<Person> {
+pub(super) fn run(snaps: &[(&str, Vec<SourceUser>)], policy: &Policy, prior: &[Person]) -> Vec<Person> {
     let snapshots: Vec<Snapshot<'_>> = snaps.iter().map(|(c, u)| Snapshot { connection: c, users: u }).collect();
     resolve(&snapshots, policy, prior)
 }
 
-fn one(people: &[Person]) -> &Person {
+/// Snapshots, connection by connection, with their users.
+pub(super) type Snaps = Vec<(&'static str, Vec<SourceUser>)>;
+
+/// The one person most tables are about.
+pub(super) const ANN: &str = "ann@acme.com";
+
+/// Snapshots of [`ANN`] written `conn=status conn=`: each connection lists one record of her with
+/// that status (source id `conn-1`, or `ID` with `conn=status/ID`), or, with nothing after `=`, has
+/// a complete snapshot that does not list her. Connections not written have no snapshot.
+pub(super) fn ann(spec: &'static str) -> Snaps {
+    spec.split_whitespace()
+        .map(|part| {
+            let (conn, rest) = part.split_once('=').expect("conn=status");
+            if rest.is_empty() {
+                return (conn, Vec::new());
+            }
+            let (status, id) = rest.split_once('/').map_or((rest, format!("{conn}-1")), |(s, id)| (s, id.to_owned()));
+            (conn, vec![user(&id, ANN, status.parse().expect("a status"))])
+        })
+        .collect()
+}
+
+pub(super) fn one(people: &[Person]) -> &Person {
     assert_eq!(people.len(), 1, "expected one person: {people:#?}");
     &people[0]
 }
@@ -340,4 +362,401 @@ fn the_result_does_not_depend_on_listing_order() {
         v
     };
     assert_eq!(sorted(forward), sorted(backward));
+}
+
+type Expect = (L, Option<&'static str>);
+
+fn current(by: &'static str) -> Expect {
+    (L::Current, Some(by))
+}
+
+fn past(by: &'static str) -> Expect {
+    (L::Past, Some(by))
+}
+
+const EXTERNAL: Expect = (L::External, None);
+const ORPHAN: Expect = (L::Orphan, None);
+
+/// One rule, resolved in both modes: `before` (when not empty) is resolved first, with the same
+/// policy, and is the prior of `after`.
+struct Row {
+    name: &'static str,
+    sources: &'static [&'static str],
+    domains: &'static [&'static str],
+    on_leave: OnLeave,
+    before: Snaps,
+    after: Snaps,
+    precedence: Expect,
+    any_active: Expect,
+    review: bool,
+}
+
+impl Row {
+    fn new(name: &'static str, sources: &'static [&'static str], before: Snaps, after: Snaps) -> Self {
+        Self {
+            name,
+            sources,
+            domains: &["acme.com"],
+            on_leave: OnLeave::Current,
+            before,
+            after,
+            precedence: ORPHAN,
+            any_active: ORPHAN,
+            review: false,
+        }
+    }
+
+    /// Expects the same in both modes.
+    fn both(self, expect: Expect) -> Self {
+        self.modes(expect, expect)
+    }
+
+    fn modes(self, precedence: Expect, any_active: Expect) -> Self {
+        Self { precedence, any_active, ..self }
+    }
+
+    fn leave_past(self) -> Self {
+        Self { on_leave: OnLeave::Past, ..self }
+    }
+
+    fn review(self) -> Self {
+        Self { review: true, ..self }
+    }
+
+    fn domains(self, domains: &'static [&'static str]) -> Self {
+        Self { domains, ..self }
+    }
+
+    fn check(&self) {
+        for (mode, expect) in [(Mode::Precedence, self.precedence), (Mode::AnyActive, self.any_active)] {
+            let p = Policy {
+                mode,
+                on_leave: self.on_leave,
+                domains: self.domains.iter().map(|d| (*d).to_owned()).collect(),
+                ..policy(self.sources)
+            };
+            let prior = if self.before.is_empty() { Vec::new() } else { run(&self.before, &p, &[]) };
+            let people = run(&self.after, &p, &prior);
+            let person = one(&people);
+            assert_eq!(
+                (person.lifecycle, person.decided_by.as_deref(), person.review),
+                (expect.0, expect.1, self.review),
+                "{} ({mode:?}): {person:#?}",
+                self.name
+            );
+        }
+    }
+}
+
+#[test]
+fn every_rule_in_both_modes() {
+    let ua = &["ukg", "azure"];
+    let rows = [
+        // on_leave
+        Row::new("on leave is active", ua, ann(""), ann("ukg=on_leave azure=disabled")).both(current("ukg")),
+        Row::new("on leave in a lower source", ua, ann(""), ann("ukg=terminated azure=on_leave"))
+            .modes(past("ukg"), current("azure")),
+        Row::new("on_leave = past: not active", ua, ann(""), ann("ukg=on_leave azure=disabled"))
+            .leave_past()
+            .both(past("ukg")),
+        Row::new("on_leave = past, active in a lower source", ua, ann(""), ann("ukg=on_leave azure=active"))
+            .leave_past()
+            .modes(past("ukg"), current("azure")),
+        // orphan
+        Row::new("only an unchecked source knows them", ua, ann(""), ann("ukg= azure= google=active")).both(ORPHAN),
+        Row::new("no source of truth has a snapshot", ua, ann(""), ann("google=active")).both(ORPHAN),
+        // pre_hire
+        Row::new("a new pre-hire is not current yet", ua, ann(""), ann("ukg=pre_hire")).both(past("ukg")),
+        Row::new("pre-hire in HR, account already active", ua, ann(""), ann("ukg=pre_hire azure=active"))
+            .modes(past("ukg"), current("azure")),
+        Row::new("a current person's new pre-hire record (transfer)", ua, ann("ukg=active"), ann("ukg=pre_hire/C2"))
+            .both(current("ukg")),
+        Row::new("a rehire who left is not current yet", ua, ann("ukg=terminated"), ann("ukg=pre_hire"))
+            .both(past("ukg")),
+        // unknown
+        Row::new("unknown keeps current", ua, ann("ukg=active"), ann("ukg=unknown")).both(current("ukg")).review(),
+        Row::new("unknown keeps past", ua, ann("ukg=terminated"), ann("ukg=unknown")).both(past("ukg")).review(),
+        Row::new(
+            "unknown with nothing active below",
+            ua,
+            ann("ukg=active azure=active"),
+            ann("ukg=unknown azure=disabled"),
+        )
+        .both(current("ukg"))
+        .review(),
+        Row::new("unknown with no history", ua, ann(""), ann("ukg=unknown azure=disabled")).both(past("ukg")).review(),
+        // absent
+        Row::new("absent from the only snapshot", ua, ann("ukg=active"), ann("ukg=")).both(past("ukg")),
+        Row::new("absent from HR, disabled in the IdP", ua, ann("ukg=active azure=active"), ann("ukg= azure=disabled"))
+            .both(past("ukg")),
+        Row::new("absent from HR, active in the IdP", ua, ann("ukg=active azure=active"), ann("ukg= azure=active"))
+            .modes(past("ukg"), current("azure")),
+        Row::new("never listed is not absent", ua, ann("ukg= azure=active"), ann("ukg= azure=active"))
+            .both(current("azure")),
+        Row::new(
+            "absent from an unchecked source",
+            &["ukg"],
+            ann("ukg=active google=active"),
+            ann("ukg=active google="),
+        )
+        .both(current("ukg")),
+        Row::new(
+            "absent from an unchecked source, terminated",
+            &["ukg"],
+            ann("ukg=active google=active"),
+            ann("ukg=terminated google="),
+        )
+        .both(past("ukg")),
+        // a source of truth without any snapshot
+        Row::new("no snapshot: the next source decides", &["okta", "ukg"], ann(""), ann("ukg=active"))
+            .both(current("ukg")),
+        Row::new("no snapshot, next terminated", &["okta", "ukg"], ann(""), ann("ukg=terminated azure=active"))
+            .both(past("ukg")),
+    ];
+    for row in &rows {
+        row.check();
+    }
+}
+
+#[test]
+fn company_domains_in_both_modes() {
+    let alias =
+        |id: &str, email: &str, alias: &str| SourceUser { aliases: vec![alias.into()], ..user(id, email, S::Active) };
+    let emp = |u: SourceUser| SourceUser { employee_id: Some("E7".into()), ..u };
+    let mut guest = user("g", "ann@acme.com", S::Active);
+    guest.guest = true;
+    let rows = [
+        Row::new(
+            "outside every company domain",
+            &["ukg"],
+            vec![],
+            vec![("ukg", vec![user("1", "ann@gmail.com", S::Active)])],
+        )
+        .both(EXTERNAL),
+        Row::new(
+            "one in-domain alias is enough",
+            &["ukg"],
+            vec![],
+            vec![("ukg", vec![alias("1", "ann@gmail.com", ANN)])],
+        )
+        .both(current("ukg")),
+        Row::new(
+            "an in-domain address from an unchecked connection is enough",
+            &["ukg"],
+            vec![],
+            vec![
+                ("ukg", vec![emp(user("1", "ann@gmail.com", S::Active))]),
+                ("google", vec![emp(user("g", ANN, S::Active))]),
+            ],
+        )
+        .both(current("ukg")),
+        Row::new(
+            "domains compare case-insensitively",
+            &["ukg"],
+            vec![],
+            vec![("ukg", vec![user("1", "Ann@ACME.Com", S::Active)])],
+        )
+        .both(current("ukg")),
+        Row::new(
+            "external even when HR says terminated",
+            &["ukg"],
+            vec![],
+            vec![("ukg", vec![user("1", "x@gmail.com", S::Terminated)])],
+        )
+        .both(EXTERNAL),
+        // An HR record without any address is not "outside the company": nothing says so.
+        Row::new(
+            "no address at all is not external",
+            &["ukg"],
+            vec![],
+            vec![("ukg", vec![emp(user("1", "", S::Active))])],
+        )
+        .both(current("ukg")),
+        Row::new(
+            "no domains: nobody is external by domain",
+            &["ukg"],
+            vec![],
+            vec![("ukg", vec![user("1", "ann@gmail.com", S::Active)])],
+        )
+        .domains(&[])
+        .both(current("ukg")),
+        Row::new("no domains: guests still are", &["azure"], vec![], vec![("azure", vec![guest])])
+            .domains(&[])
+            .both(EXTERNAL),
+    ];
+    for row in &rows {
+        row.check();
+    }
+}
+
+#[test]
+fn people_who_vanish_in_both_modes() {
+    for mode in [Mode::Precedence, Mode::AnyActive] {
+        let p = Policy { mode, ..policy(&["ukg", "azure"]) };
+        // An orphan nobody lists any more is no longer tracked.
+        let before = run(&ann("ukg= azure= google=active"), &p, &[]);
+        assert_eq!(one(&before).lifecycle, L::Orphan);
+        assert!(run(&ann("ukg= azure= google="), &p, &before).is_empty(), "{mode:?}");
+        // Someone a source of truth dropped is kept as past, with the same key.
+        let before = run(&ann("ukg=active azure=active google=active"), &p, &[]);
+        let after = run(&ann("ukg= azure= google="), &p, &before);
+        let gone = one(&after);
+        assert_eq!((gone.lifecycle, gone.decided_by.as_deref(), &gone.rule), (L::Past, Some("ukg"), &Rule::Absent));
+        assert_eq!((&gone.key, gone.was_current, gone.records.len()), (&before[0].key, true, 0), "{mode:?}");
+        // Seen only by an unchecked source, which dropped them: not tracked, even though a source of
+        // truth has a snapshot.
+        let before = run(&ann("ukg= google=active"), &p, &[]);
+        assert!(run(&ann("ukg= google="), &p, &before).is_empty(), "{mode:?}");
+    }
+}
+
+#[test]
+fn unchecked_sources_contribute_accounts_and_attributes() {
+    let p = policy(&["ukg"]);
+    let ukg = SourceUser { employee_id: Some("E1".into()), ..user("1", ANN, S::Active) };
+    let google = SourceUser {
+        first_name: Some("Ann".into()),
+        department: Some("Sales".into()),
+        aliases: vec!["a.lee@acme.com".into()],
+        raw_status: Some("suspended=false".into()),
+        ..user("g1", ANN, S::Active)
+    };
+    let people = run(&[("ukg", vec![ukg]), ("google", vec![google])], &p, &[]);
+    let ann = one(&people);
+    assert_eq!((ann.lifecycle, ann.decided_by.as_deref()), (L::Current, Some("ukg")));
+    assert_eq!(ann.aliases, vec!["a.lee@acme.com"]);
+    assert_eq!((ann.first_name.as_deref(), ann.department.as_deref()), (Some("Ann"), Some("Sales")));
+    assert_eq!(ann.provenance[&Attribute::FirstName], "google");
+    assert_eq!(ann.provenance[&Attribute::EmployeeId], "ukg");
+    assert_eq!(ann.provenance[&Attribute::Email], "ukg", "the source of truth ranks first for every attribute");
+    let google_record = ann.records.iter().find(|r| r.connection == "google").expect("the google account is listed");
+    assert_eq!(
+        (google_record.source_id.as_str(), google_record.status, google_record.raw_status.as_deref()),
+        ("g1", S::Active, Some("suspended=false"))
+    );
+    assert_eq!(ann.seen_in.iter().map(String::as_str).collect::<Vec<_>>(), vec!["google", "ukg"]);
+}
+
+#[test]
+fn attribute_precedence_names_its_connection() {
+    // Snapshots in configuration order google, azure, ukg; ukg is the only source of truth.
+    let ukg = SourceUser {
+        role: Some("HR title".into()),
+        employee_id: Some("E1".into()),
+        manager: Some(ManagerRef::Email("boss@acme.com".into())),
+        ..user("1", ANN, S::Active)
+    };
+    let azure = SourceUser {
+        role: Some("IdP title".into()),
+        department: Some("IdP dept".into()),
+        first_name: Some("Ann".into()),
+        display_name: Some("Ann Lee".into()),
+        ..user("x", ANN, S::Active)
+    };
+    let google = SourceUser {
+        first_name: Some("Annie".into()),
+        last_name: Some("Lee".into()),
+        role: Some("  ".into()),
+        ..user("g", ANN, S::Active)
+    };
+    let snaps: Snaps = vec![("google", vec![google]), ("azure", vec![azure.clone()]), ("ukg", vec![ukg.clone()])];
+    let role_first = |order: &[&str]| Policy {
+        attributes: BTreeMap::from([(Attribute::Role, order.iter().map(|s| (*s).to_owned()).collect())]),
+        ..policy(&["ukg"])
+    };
+    let people = run(&snaps, &role_first(&["azure", "ukg"]), &[]);
+    let ann = one(&people);
+    let got: Vec<(Attribute, Option<&str>, Option<&str>)> = [
+        (Attribute::Email, ann.email.as_deref()),
+        (Attribute::EmployeeId, ann.employee_id.as_deref()),
+        (Attribute::FirstName, ann.first_name.as_deref()),
+        (Attribute::LastName, ann.last_name.as_deref()),
+        (Attribute::DisplayName, ann.display_name.as_deref()),
+        (Attribute::Role, ann.role.as_deref()),
+        (Attribute::Department, ann.department.as_deref()),
+        (Attribute::Manager, ann.manager.as_deref()),
+    ]
+    .into_iter()
+    .map(|(a, v)| (a, v, ann.provenance.get(&a).map(String::as_str)))
+    .collect();
+    assert_eq!(
+        got,
+        vec![
+            (Attribute::Email, Some(ANN), Some("ukg")),
+            (Attribute::EmployeeId, Some("E1"), Some("ukg")),
+            // Not configured: the sources of truth, then the others in configuration order.
+            (Attribute::FirstName, Some("Annie"), Some("google")),
+            (Attribute::LastName, Some("Lee"), Some("google")),
+            (Attribute::DisplayName, Some("Ann Lee"), Some("azure")),
+            // Configured: azure first although it is not a source of truth.
+            (Attribute::Role, Some("IdP title"), Some("azure")),
+            (Attribute::Department, Some("IdP dept"), Some("azure")),
+            (Attribute::Manager, Some("boss@acme.com"), Some("ukg")),
+        ]
+    );
+    assert_eq!(ann.provenance.len(), Attribute::ALL.len(), "every present attribute names its connection");
+
+    // The first-ranked connection has no role: the next one gives it. A blank role is no role, and
+    // a connection without a snapshot in the list is skipped.
+    let no_role = SourceUser { role: None, ..azure };
+    let snaps: Snaps = vec![("google", snaps[0].1.clone()), ("azure", vec![no_role]), ("ukg", vec![ukg])];
+    for order in [&["azure", "ukg"][..], &["okta", "azure", "google"], &["google"]] {
+        let people = run(&snaps, &role_first(order), &[]);
+        let ann = one(&people);
+        assert_eq!(
+            (ann.role.as_deref(), ann.provenance.get(&Attribute::Role).map(String::as_str)),
+            (Some("HR title"), Some("ukg")),
+            "role order {order:?}"
+        );
+    }
+
+    // An attribute nobody has is absent from the provenance too.
+    let people = run(&[("ukg", vec![user("1", ANN, S::Active)])], &policy(&["ukg"]), &[]);
+    let ann = one(&people);
+    assert_eq!(ann.provenance.keys().copied().collect::<Vec<_>>(), vec![Attribute::Email]);
+}
+
+#[test]
+fn a_split_person_gets_a_key_of_its_own() {
+    // ann's record 5 gives her the key `ukg:5`. Then HR lists her under a new record 3, and record
+    // 5 now belongs to bob: ann keeps her key (matched by email), and bob must get another one.
+    let p = policy(&["ukg"]);
+    let before = run(&[("ukg", vec![user("5", ANN, S::Active)])], &p, &[]);
+    assert_eq!(one(&before).key, "ukg:5");
+    let after = run(&[("ukg", vec![user("3", ANN, S::Active), user("5", "bob@acme.com", S::Active)])], &p, &before);
+    let keys: Vec<(&str, Option<&str>)> = after.iter().map(|x| (x.key.as_str(), x.email.as_deref())).collect();
+    assert_ne!(keys[0].0, keys[1].0, "two people share a key: {keys:?}");
+    let events: Vec<(EventKind, Option<String>)> =
+        diff(&before, &after).into_iter().map(|e| (e.kind, e.email)).collect();
+    assert_eq!(events, vec![(EventKind::Joined, Some("bob@acme.com".to_owned()))], "bob joined");
+
+    // ann moved from record 5 to record 7 and keeps `ukg:5`; a new record 5 (bob) sorts before
+    // hers, takes `ukg:5` as a new person, and ann is renamed `ukg:7`: she "joins", bob does not.
+    let moved = run(&[("ukg", vec![user("7", ANN, S::Active)])], &p, &before);
+    assert_eq!(one(&moved).key, "ukg:5");
+    let after = run(&[("ukg", vec![user("5", "bob@acme.com", S::Active), user("7", ANN, S::Active)])], &p, &moved);
+    let ann = after.iter().find(|x| x.email.as_deref() == Some(ANN)).unwrap();
+    assert_eq!(ann.key, "ukg:5", "ann keeps her key: {after:#?}");
+    let events: Vec<(EventKind, Option<String>)> =
+        diff(&moved, &after).into_iter().map(|e| (e.kind, e.email)).collect();
+    assert_eq!(events, vec![(EventKind::Joined, Some("bob@acme.com".to_owned()))], "bob joined");
+}
+
+#[test]
+fn an_unknown_status_does_not_keep_orphan_or_external() {
+    let p = policy(&["ukg"]);
+    // An orphan account (only google knows ann) that HR now lists with a status nobody mapped.
+    let before = run(&[("ukg", vec![]), ("google", vec![user("g", ANN, S::Active)])], &p, &[]);
+    assert_eq!(one(&before).lifecycle, L::Orphan);
+    let after =
+        run(&[("ukg", vec![user("1", ANN, S::Unknown)]), ("google", vec![user("g", ANN, S::Active)])], &p, &before);
+    let ann = one(&after);
+    assert_eq!((ann.lifecycle, ann.decided_by.as_deref(), ann.review), (L::Past, Some("ukg"), true), "{ann:#?}");
+    // An outside address that gains a company alias, with a status nobody mapped.
+    let before = run(&[("ukg", vec![user("1", "ann@gmail.com", S::Active)])], &p, &[]);
+    assert_eq!(one(&before).lifecycle, L::External);
+    let odd = SourceUser { aliases: vec![ANN.into()], ..user("1", "ann@gmail.com", S::Unknown) };
+    let after = run(&[("ukg", vec![odd])], &p, &before);
+    let ann = one(&after);
+    assert_eq!((ann.lifecycle, ann.decided_by.as_deref(), ann.review), (L::Past, Some("ukg"), true), "{ann:#?}");
 }
