@@ -13,6 +13,7 @@
 //! - [`http::HttpClient`]: timeouts, retries, `Retry-After`, HTTPS-or-loopback.
 //! - [`lifecycle`]: matching people across sources and deciding who is current. Pure.
 //! - [`sandbox`]: the generated organisation vendor emulators serve.
+//! - `testkit` (feature `testkit`): the conformance kit every connector's tests run.
 
 pub mod connector;
 pub mod credentials;
@@ -23,6 +24,8 @@ pub mod model;
 pub mod paging;
 pub mod sandbox;
 pub mod secret;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod token;
 
 pub use connector::{

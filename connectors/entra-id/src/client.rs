@@ -83,10 +83,8 @@ impl EntraIdConnector {
         let response = self.get(what, &url).await?;
         match serde_json::from_slice::<UsersPage>(&response.body) {
             Ok(UsersPage { value: Some(_), .. }) => Ok("can read users".to_owned()),
-            _ => Err(ConnectorError::new(
-                ErrorKind::InvalidResponse,
-                format!("{what}: the answer is not a page of users"),
-            )),
+            Ok(_) => Err(ConnectorError::new(ErrorKind::InvalidResponse, format!("{what}: the page has no `value`"))),
+            Err(e) => Err(not_a_page(what, &e)),
         }
     }
 
@@ -142,12 +140,7 @@ impl Connector for EntraIdConnector {
             let what = format!("GET /v1.0/users page {page_no}");
             let response = self.get(&what, &url).await?;
             guard.body(&response.body)?;
-            let page: UsersPage = serde_json::from_slice(&response.body).map_err(|e| {
-                ConnectorError::new(
-                    ErrorKind::InvalidResponse,
-                    format!("{what}: the answer is not a page of users: {e}"),
-                )
-            })?;
+            let page: UsersPage = serde_json::from_slice(&response.body).map_err(|e| not_a_page(&what, &e))?;
             let Some(value) = page.value else {
                 return Err(ConnectorError::new(
                     ErrorKind::InvalidResponse,
@@ -168,6 +161,20 @@ impl Connector for EntraIdConnector {
         tracing::debug!(users, pages = guard.pages(), "listed entra id users");
         Ok(ListSummary { users, requests: self.http.requests() - requests_before })
     }
+}
+
+/// Why a body is not a page of users, saying where but never quoting it: serde's own message
+/// can quote a value, and the body holds people's data.
+fn not_a_page(what: &str, e: &serde_json::Error) -> ConnectorError {
+    let why = match e.classify() {
+        serde_json::error::Category::Eof => "truncated JSON: the answer ends early",
+        serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
+        serde_json::error::Category::Data => "JSON of an unexpected shape",
+    };
+    ConnectorError::new(
+        ErrorKind::InvalidResponse,
+        format!("{what}: the answer is not a page of users ({why} at line {} column {})", e.line(), e.column()),
+    )
 }
 
 /// Turns a Microsoft Graph error answer into an error. Branches on the status and on
@@ -233,6 +240,21 @@ mod tests {
         assert_eq!(
             unknown.message(),
             "microsoft graph answered HTTP 400 Bad Request (Request_BadRequest): Some words."
+        );
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_page_is_named_but_never_quoted() {
+        let error = |body: &str| not_a_page("GET", &serde_json::from_str::<UsersPage>(body).unwrap_err()).to_string();
+        assert_eq!(
+            error(r#"{"value":[{"id":"a"#),
+            "GET: the answer is not a page of users (truncated JSON: the answer ends early at line 1 column 18)"
+        );
+        assert_eq!(error("<html>"), "GET: the answer is not a page of users (invalid JSON at line 1 column 1)");
+        let shape = error(r#"{"value":"Ada Lovelace"}"#);
+        assert!(
+            shape.contains("(JSON of an unexpected shape at line 1 column 23)") && !shape.contains("Ada"),
+            "{shape}"
         );
     }
 

@@ -6,10 +6,12 @@
 //! | `accountEnabled: true`, hire date ahead | `pre_hire`                               |
 //! | `accountEnabled: true`                  | `active`                                 |
 //! | `accountEnabled` absent or null         | `unknown`, with a problem                |
+//! | `accountEnabled` not a boolean          | `unknown`, the value kept, with a problem|
 
 use chrono::NaiveDate;
 use roster_core::model::parse_vendor_date;
 use roster_core::{ConnectorError, EmploymentStatus, ErrorKind, SourceUser};
+use serde_json::Value;
 
 use crate::models::GraphUser;
 
@@ -32,13 +34,19 @@ pub fn map_user(user: &GraphUser, today: NaiveDate) -> Result<SourceUser, Connec
         date
     });
 
-    let (status, raw_status) = match user.account_enabled {
-        Some(false) => (EmploymentStatus::Disabled, Some("accountEnabled=false".to_owned())),
-        Some(true) if hire_date.is_some_and(|d| d > today) => {
+    let (status, raw_status) = match &user.account_enabled {
+        Some(Value::Bool(false)) => (EmploymentStatus::Disabled, Some("accountEnabled=false".to_owned())),
+        Some(Value::Bool(true)) if hire_date.is_some_and(|d| d > today) => {
             (EmploymentStatus::PreHire, Some("accountEnabled=true".to_owned()))
         }
-        Some(true) => (EmploymentStatus::Active, Some("accountEnabled=true".to_owned())),
-        None => {
+        Some(Value::Bool(true)) => (EmploymentStatus::Active, Some("accountEnabled=true".to_owned())),
+        Some(other @ (Value::String(_) | Value::Number(_) | Value::Array(_) | Value::Object(_))) => {
+            problems.push(format!(
+                "accountEnabled {other} is not a boolean, so whether the account can sign in is unknown"
+            ));
+            (EmploymentStatus::Unknown, Some(format!("accountEnabled={other}")))
+        }
+        None | Some(Value::Null) => {
             problems.push(
                 "accountEnabled is missing, so whether the account can sign in is unknown \
                  (is it in the $select list?)"
@@ -113,7 +121,7 @@ mod tests {
             id: Some("4f1e2d3c-0000-4000-8000-000000000001".into()),
             mail: Some("ada@acme.example".into()),
             user_principal_name: Some("ada@acme.example".into()),
-            account_enabled: enabled,
+            account_enabled: enabled.map(Value::Bool),
             ..GraphUser::default()
         }
     }
@@ -131,9 +139,24 @@ mod tests {
         assert_eq!(map(&future).status, EmploymentStatus::PreHire);
         future.employee_hire_date = Some("2026-06-01T00:00:00Z".into());
         assert_eq!(map(&future).status, EmploymentStatus::Active, "starting today is active");
-        future.account_enabled = Some(false);
+        future.account_enabled = Some(Value::Bool(false));
         future.employee_hire_date = Some("2026-09-01T00:00:00Z".into());
         assert_eq!(map(&future).status, EmploymentStatus::Disabled, "a disabled account stays disabled");
+    }
+
+    #[test]
+    fn an_account_enabled_that_is_not_a_boolean_is_kept_as_unknown() {
+        let mut u = user(None);
+        u.account_enabled = Some(Value::String("yes".into()));
+        let m = map_user(&u, today()).unwrap();
+        assert_eq!((m.status, m.raw_status.as_deref()), (EmploymentStatus::Unknown, Some(r#"accountEnabled="yes""#)));
+        assert_eq!(
+            m.problems,
+            [r#"accountEnabled "yes" is not a boolean, so whether the account can sign in is unknown"#]
+        );
+        u.account_enabled = Some(Value::Null);
+        let m = map_user(&u, today()).unwrap();
+        assert_eq!((m.status, m.raw_status), (EmploymentStatus::Unknown, None), "null is absent");
     }
 
     #[test]

@@ -37,8 +37,9 @@ pub struct GraphUser {
     pub mail: Option<String>,
     /// The sign-in name (`user@domain`, or `x_y#EXT#@tenant` for guests).
     pub user_principal_name: Option<String>,
-    /// Whether the account can sign in.
-    pub account_enabled: Option<bool>,
+    /// Whether the account can sign in. Kept as raw JSON so that a value that is not a boolean
+    /// makes this user's status unknown instead of failing the whole page.
+    pub account_enabled: Option<serde_json::Value>,
     /// Job title.
     pub job_title: Option<String>,
     /// Department.

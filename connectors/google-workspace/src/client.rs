@@ -102,9 +102,7 @@ impl GoogleWorkspaceConnector {
     async fn probe_users(&self) -> Result<String, ConnectorError> {
         let what = self.what(1);
         let response = self.get_users(&what, "1", None).await?;
-        let page: UsersPage = serde_json::from_slice(&response.body).map_err(|_| {
-            ConnectorError::new(ErrorKind::InvalidResponse, format!("{what}: the answer is not a page of users"))
-        })?;
+        let page: UsersPage = serde_json::from_slice(&response.body).map_err(|e| not_a_page(&what, &e))?;
         let listing = &self.settings.listing;
         Ok(match page.users.unwrap_or_default().len() {
             0 => format!("can list users of {} `{}` (it has none)", listing.key(), listing.value()),
@@ -156,12 +154,7 @@ impl Connector for GoogleWorkspaceConnector {
             let what = self.what(page_no);
             let response = self.get_users(&what, PAGE_SIZE, page_token.as_deref()).await?;
             guard.body(&response.body)?;
-            let page: UsersPage = serde_json::from_slice(&response.body).map_err(|e| {
-                ConnectorError::new(
-                    ErrorKind::InvalidResponse,
-                    format!("{what}: the answer is not a page of users: {e}"),
-                )
-            })?;
+            let page: UsersPage = serde_json::from_slice(&response.body).map_err(|e| not_a_page(&what, &e))?;
             // `users` is absent on an empty page; that is not an error.
             let mapped = page
                 .users
@@ -182,6 +175,20 @@ impl Connector for GoogleWorkspaceConnector {
         tracing::debug!(users, pages = guard.pages(), "listed google workspace users");
         Ok(ListSummary { users, requests: self.http.requests() - requests_before })
     }
+}
+
+/// Why a body is not a page of users, saying where but never quoting it: serde's own message
+/// can quote a value, and the body holds people's data.
+fn not_a_page(what: &str, e: &serde_json::Error) -> ConnectorError {
+    let why = match e.classify() {
+        serde_json::error::Category::Eof => "truncated JSON: the answer ends early",
+        serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
+        serde_json::error::Category::Data => "JSON of an unexpected shape",
+    };
+    ConnectorError::new(
+        ErrorKind::InvalidResponse,
+        format!("{what}: the answer is not a page of users ({why} at line {} column {})", e.line(), e.column()),
+    )
 }
 
 /// The `parse_error` for a listing by `customer` or by `domain`: a 400 names the key in use.
@@ -337,6 +344,21 @@ mod tests {
         assert!(off.message().contains("enable it"), "{off}");
         let unclear = google_error(403, None, "");
         assert!(unclear.message().contains("admin_email") && unclear.message().contains("client ID"), "{unclear}");
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_page_is_named_but_never_quoted() {
+        let error = |body: &str| not_a_page("GET", &serde_json::from_str::<UsersPage>(body).unwrap_err()).to_string();
+        assert_eq!(
+            error(r#"{"users":[{"id":"1"#),
+            "GET: the answer is not a page of users (truncated JSON: the answer ends early at line 1 column 18)"
+        );
+        assert_eq!(error("<html>"), "GET: the answer is not a page of users (invalid JSON at line 1 column 1)");
+        let shape = error(r#"{"users":"Ada Lovelace"}"#);
+        assert!(
+            shape.contains("(JSON of an unexpected shape at line 1 column 23)") && !shape.contains("Ada"),
+            "{shape}"
+        );
     }
 
     #[test]

@@ -191,9 +191,13 @@ impl UkgClient {
                 ),
             )
         })?;
-        let last = rows.is_empty()
-            || rows.len() < usize::try_from(per_page).unwrap_or(usize::MAX)
-            || link_next(&response.headers) == Some(false);
+        let last = match link_next(&response.headers) {
+            // A `Link` header says itself whether a next page exists: an empty or short page that
+            // names one is not the end (a page left empty, a tenant that serves fewer rows than
+            // asked), and stopping there would pass a partial listing off as complete.
+            Some(next) => !next,
+            None => rows.is_empty() || rows.len() < usize::try_from(per_page).unwrap_or(usize::MAX),
+        };
         Ok(Page { rows, last, body: response.body })
     }
 
@@ -204,6 +208,7 @@ impl UkgClient {
             endpoint,
             guard: PageGuard::new(endpoint.name(), self.http.options().max_pages),
             done: false,
+            empty_before: false,
             _rows: std::marker::PhantomData,
         }
     }
@@ -227,27 +232,36 @@ pub struct Pages<'a, T> {
     endpoint: Endpoint,
     guard: PageGuard,
     done: bool,
+    /// The page before was empty (and named a next page).
+    empty_before: bool,
     _rows: std::marker::PhantomData<fn() -> T>,
 }
 
 impl<T: DeserializeOwned> Pages<'_, T> {
-    /// The next page's rows and its number, or `None` once the listing is complete.
+    /// The next non-empty page's rows and its number, or `None` once the listing is complete.
     ///
-    /// The end is any of: an empty page; a page shorter than `per_Page`; a response whose `Link`
-    /// header has no `rel="next"`. A response with no `Link` header at all says nothing (some
-    /// tenants never send one), so the next page is asked for and the end is found by size.
+    /// A response with `Link` headers says itself whether there is a next page (`rel="next"`),
+    /// whatever its size. A response without them (some tenants never send one) ends the listing
+    /// when it is empty or shorter than `per_Page`. An empty page that names a next page is passed
+    /// over, but two empty pages in a row end the listing whatever their headers say, so that a
+    /// tenant naming a next page on every page cannot loop.
     pub async fn next(&mut self) -> Result<Option<(u32, Vec<T>)>, ConnectorError> {
-        if self.done {
-            return Ok(None);
+        loop {
+            if self.done {
+                return Ok(None);
+            }
+            let number = self.guard.next_page()?;
+            let page = self.client.page(self.endpoint, number, self.client.settings.page_size).await?;
+            self.done = page.last;
+            if page.rows.is_empty() {
+                self.done |= self.empty_before;
+                self.empty_before = true;
+                continue;
+            }
+            self.empty_before = false;
+            self.guard.body(&page.body)?;
+            return Ok(Some((number, page.rows)));
         }
-        let number = self.guard.next_page()?;
-        let page = self.client.page(self.endpoint, number, self.client.settings.page_size).await?;
-        self.done = page.last;
-        if page.rows.is_empty() {
-            return Ok(None);
-        }
-        self.guard.body(&page.body)?;
-        Ok(Some((number, page.rows)))
     }
 }
 

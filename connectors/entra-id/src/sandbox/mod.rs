@@ -4,8 +4,12 @@
 //! `$skiptoken`, and error bodies in the identity platform's and Graph's shapes.
 //!
 //! Tests drive it through [`Sandbox`]: start it with a [`Tenant`], connect with
-//! [`Sandbox::credentials`], then inject faults and read the request counters.
+//! [`Sandbox::credentials`], then inject faults and read the request counters. A page can be
+//! given any [`PageFault`] (an error status, a late answer, a broken or huge body), the first
+//! page can come empty, and users can be patched into shapes no mapping knows: what the
+//! conformance kit runs.
 
+mod faults;
 mod routes;
 mod tenant;
 
@@ -19,6 +23,7 @@ use roster_core::connector::BoxFuture;
 use roster_core::sandbox::{RunningSandbox, SandboxRequest};
 use tokio::sync::oneshot;
 
+pub use faults::{FOREVER, PageFault};
 pub use tenant::{SandboxUser, TENANT_ID, Tenant};
 
 /// The sandbox application's (client) ID: fake, fixed.
@@ -61,6 +66,17 @@ struct Control {
     expire_at_page: Option<u32>,
     /// Every page links to page 2, forever.
     repeat_next_link: bool,
+    /// Faults given to pages (1-based) of the users listing.
+    page_faults: faults::PageFaults,
+    /// The first page of a listing (the request without a skip token) is empty and links to the
+    /// real first page.
+    empty_first_page: bool,
+    /// The most users a page holds, whatever `$top` asks (Graph may serve fewer than asked).
+    page_size: Option<usize>,
+    /// JSON merged into users (by index) as they are served.
+    patches: HashMap<usize, serde_json::Value>,
+    /// Answers altered by an injected fault.
+    faults_served: u64,
 }
 
 /// State shared by the handlers and the test's handle.
@@ -90,7 +106,16 @@ impl State {
         if fault.remaining == 0 {
             control.faults.remove(&endpoint);
         }
+        control.faults_served += 1;
         Some(taken)
+    }
+
+    /// Takes one request's worth of the faults given to `page` of the users listing.
+    fn take_page_fault(&self, page: u32) -> Option<PageFault> {
+        let mut control = self.control();
+        let fault = control.page_faults.take(page)?;
+        control.faults_served += 1;
+        Some(fault)
     }
 }
 
@@ -124,6 +149,11 @@ impl Sandbox {
                 fail_page: None,
                 expire_at_page: None,
                 repeat_next_link: false,
+                page_faults: faults::PageFaults::default(),
+                empty_first_page: false,
+                page_size: None,
+                patches: HashMap::new(),
+                faults_served: 0,
             }),
             token_requests: AtomicU64::new(0),
             users_requests: AtomicU64::new(0),
@@ -210,6 +240,37 @@ impl Sandbox {
     /// Makes every page's `@odata.nextLink` point at page 2, forever (a broken cursor).
     pub fn repeat_next_link(&self, on: bool) {
         self.state.control().repeat_next_link = on;
+    }
+
+    /// Gives the next `times` requests for page `page` (1-based) of the users listing `fault`,
+    /// after the faults already given to that page ([`FOREVER`]: every request from then on).
+    /// Checked once the request is authorised and its query valid.
+    pub fn fault_at_page(&self, page: u32, fault: PageFault, times: u32) {
+        self.state.control().page_faults.schedule(page, fault, times);
+    }
+
+    /// Makes the first page of every listing (the request without a skip token) empty, with an
+    /// `@odata.nextLink` to the real first page: Graph documents that a page may be empty.
+    pub fn empty_first_page(&self, on: bool) {
+        self.state.control().empty_first_page = on;
+    }
+
+    /// Serves at most `size` users a page, whatever `$top` asks; `None` serves what it asks.
+    pub fn set_page_size(&self, size: Option<usize>) {
+        self.state.control().page_size = size.map(|s| s.max(1));
+    }
+
+    /// Merges `patch` into the user at `index` (in listing order) whenever it is served, key by
+    /// key; a `null` removes the key. This reaches shapes [`SandboxUser`] cannot hold: a user
+    /// without `id`, an `accountEnabled` that is not a boolean.
+    pub fn patch_user(&self, index: usize, patch: serde_json::Value) {
+        self.state.control().patches.insert(index, patch);
+    }
+
+    /// Answers altered by an injected fault so far: error statuses, late or broken bodies,
+    /// repeated next links, an empty first page, expired tokens, patched users.
+    pub fn faults_served(&self) -> u64 {
+        self.state.control().faults_served
     }
 
     /// Requests received by `endpoint` so far, faulted ones included.

@@ -14,8 +14,9 @@ use axum::response::{IntoResponse, Json, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
+use super::faults::{self, PageFault};
 use super::tenant::{DEFAULT_PROPERTIES, PROPERTIES};
-use super::{CLIENT_ID, Endpoint, Fault, State};
+use super::{CLIENT_ID, Endpoint, State};
 
 type Shared = Extract<Arc<State>>;
 
@@ -42,7 +43,7 @@ async fn token(Extract(state): Shared, Path(tenant): Path<String>, headers: Head
     if let Some(fault) = state.take_fault(Endpoint::Token) {
         let error =
             AadError::new(fault.status, "temporarily_unavailable", 0, "The service is temporarily unavailable.");
-        return with_retry_after(error.into_response(), fault);
+        return with_retry_after(error.into_response(), fault.retry_after);
     }
     let form = if is_form(&headers) { parse_form(&body) } else { Vec::new() };
     match check_client(&state, &tenant, &form) {
@@ -210,20 +211,43 @@ async fn users(Extract(state): Shared, headers: HeaderMap, Query(params): Query<
     state.users_requests.fetch_add(1, Ordering::Relaxed);
     if let Some(fault) = state.take_fault(Endpoint::Users) {
         let error = GraphError::new(fault.status, code_for(fault.status), "Injected by the sandbox.");
-        return with_retry_after(error.into_response(), fault);
+        return with_retry_after(error.into_response(), fault.retry_after);
     }
-    match answer_users(&state, &headers, UsersQuery::parse(params)) {
-        Ok(page) => Json(page).into_response(),
-        Err(error) => error.into_response(),
+    let (page, body) = match answer_users(&state, &headers, UsersQuery::parse(params)) {
+        Ok(answer) => answer,
+        Err(error) => return error.into_response(),
+    };
+    match state.take_page_fault(page) {
+        None => Json(body).into_response(),
+        Some(PageFault::Status { status, retry_after }) => {
+            let error = GraphError::new(status, code_for(status), "Injected by the sandbox.");
+            with_retry_after(error.into_response(), retry_after)
+        }
+        Some(PageFault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            Json(body).into_response()
+        }
+        Some(PageFault::Truncated) => json_text(faults::truncated(&body.to_string())),
+        Some(PageFault::Huge(bytes)) => json_text(faults::huge(&body.to_string(), bytes)),
+        Some(PageFault::Malformed) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], faults::MALFORMED).into_response()
+        }
     }
 }
 
-/// Authenticates, authorises and validates like Graph does (in that order), then serves a page.
-fn answer_users(state: &State, headers: &HeaderMap, query: UsersQuery) -> Result<Value, GraphError> {
+/// A 200 with `text` as its JSON body, whether or not it is JSON.
+fn json_text(text: String) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; odata.metadata=minimal")], text).into_response()
+}
+
+/// Authenticates, authorises and validates like Graph does (in that order), then serves a page:
+/// its number (1-based) and its body.
+fn answer_users(state: &State, headers: &HeaderMap, query: UsersQuery) -> Result<(u32, Value), GraphError> {
     let len = state.tenant.users.len();
+    let cap = state.control().page_size.unwrap_or(MAX_TOP);
     let top = match query.top.as_deref().map(str::parse::<usize>) {
-        None => Ok(DEFAULT_TOP),
-        Some(Ok(n)) if (1..=MAX_TOP).contains(&n) => Ok(n),
+        None => Ok(DEFAULT_TOP.min(cap)),
+        Some(Ok(n)) if (1..=MAX_TOP).contains(&n) => Ok(n.min(cap)),
         Some(_) => Err(query.top.clone().unwrap_or_default()),
     };
     let offset = match query.skiptoken.as_deref() {
@@ -239,6 +263,7 @@ fn answer_users(state: &State, headers: &HeaderMap, query: UsersQuery) -> Result
         let mut control = state.control();
         if page.is_some() && control.expire_at_page == page {
             control.expire_at_page = None;
+            control.faults_served += 1;
             let now = Instant::now();
             control.tokens.values_mut().for_each(|expiry| *expiry = now);
         }
@@ -273,20 +298,37 @@ fn answer_users(state: &State, headers: &HeaderMap, query: UsersQuery) -> Result
     if let Some((_, status)) = state.control().fail_page.filter(|&(k, _)| k == page) {
         return Err(GraphError::new(status, code_for(status), format!("Page {page} fails, as the sandbox was told.")));
     }
-    Ok(render_page(state, query.select.is_some(), &selected, offset, top))
+    let empty = query.skiptoken.is_none() && {
+        let mut control = state.control();
+        control.faults_served += u64::from(control.empty_first_page);
+        control.empty_first_page
+    };
+    Ok((page, render_page(state, query.select.is_some(), &selected, offset, top, empty)))
 }
 
-fn render_page(state: &State, selecting: bool, selected: &[&str], offset: usize, top: usize) -> Value {
+/// One page from `offset`; an `empty` one links to the real first page.
+fn render_page(state: &State, selecting: bool, selected: &[&str], offset: usize, top: usize, empty: bool) -> Value {
     let users = &state.tenant.users;
+    let mut control = state.control();
     let value: Vec<Value> = users
         .iter()
+        .enumerate()
         .skip(offset)
-        .take(top)
-        .map(|u| {
+        .take(if empty { 0 } else { top })
+        .map(|(i, u)| {
             let mut all = u.to_graph();
+            if let Some(patch) = control.patches.get(&i) {
+                faults::merge(&mut all, patch);
+                control.faults_served += 1;
+            }
             Value::Object(selected.iter().filter_map(|p| all.remove_entry(*p)).collect())
         })
         .collect();
+    let repeat = control.repeat_next_link;
+    if repeat && offset > 0 {
+        control.faults_served += 1;
+    }
+    drop(control);
     let base = &state.base_url;
     let context = if selecting {
         format!("{base}/v1.0/$metadata#users({})", selected.join(","))
@@ -294,8 +336,13 @@ fn render_page(state: &State, selecting: bool, selected: &[&str], offset: usize,
         format!("{base}/v1.0/$metadata#users")
     };
     let mut body = json!({ "@odata.context": context, "value": value });
-    let repeat = state.control().repeat_next_link;
-    let next = if repeat { Some(top.min(users.len())) } else { Some(offset + top).filter(|&n| n < users.len()) };
+    let next = if empty {
+        Some(offset)
+    } else if repeat {
+        Some(top.min(users.len()))
+    } else {
+        Some(offset + top).filter(|&n| n < users.len())
+    };
     if let Some(next) = next {
         let select = if selecting { format!("$select={}&", selected.join(",")) } else { String::new() };
         let token = format!("{SKIPTOKEN_PREFIX}{:016x}", next as u64 ^ state.salt);
@@ -372,8 +419,8 @@ impl IntoResponse for GraphError {
     }
 }
 
-fn with_retry_after(mut response: Response, fault: Fault) -> Response {
-    if let Some(seconds) = fault.retry_after {
+fn with_retry_after(mut response: Response, retry_after: Option<u64>) -> Response {
+    if let Some(seconds) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response

@@ -4,7 +4,10 @@
 //! `maxResults`, `pageToken`/`nextPageToken`, `projection`, and error bodies in Google's shapes.
 //!
 //! Tests drive it through [`Sandbox`]: start it with a [`Directory`], connect with
-//! [`Sandbox::credentials`], then inject faults and read the request counters.
+//! [`Sandbox::credentials`], then inject faults and read the request counters. A page can be
+//! given any [`PageFault`] (an error status, a late answer, a broken or huge body), the first
+//! page can come empty, and users can be patched into shapes no mapping knows: what the
+//! conformance kit runs.
 //!
 //! # The sandbox key
 //! `sandbox-key.pem` / `sandbox-key.pub.pem` are an RSA 2048 key pair generated for this emulator
@@ -13,6 +16,7 @@
 //! emulator verifies token requests with the public half.
 
 mod directory;
+mod faults;
 mod token;
 mod users;
 
@@ -30,6 +34,7 @@ use roster_core::sandbox::{RunningSandbox, SandboxRequest};
 use tokio::sync::oneshot;
 
 pub use directory::{CUSTOMER_ID, Directory};
+pub use faults::{FOREVER, PageFault};
 
 /// The sandbox service account's private key (PKCS#8 PEM). Sandbox-only: it grants nothing anywhere.
 pub const PRIVATE_KEY_PEM: &str = include_str!("sandbox-key.pem");
@@ -88,6 +93,17 @@ struct Control {
     expire_at_page: Option<u32>,
     /// Every page answers the same `nextPageToken`, forever.
     repeat_page_token: bool,
+    /// Faults given to pages (1-based) of the users listing.
+    page_faults: faults::PageFaults,
+    /// The first page of a listing (the request without a page token) has no users and a
+    /// `nextPageToken` to the real first page.
+    empty_first_page: bool,
+    /// The most users a page holds, whatever `maxResults` asks.
+    page_size: Option<usize>,
+    /// JSON merged into users (by index in [`Directory::users`]) as they are served.
+    patches: HashMap<usize, serde_json::Value>,
+    /// Answers altered by an injected fault.
+    faults_served: u64,
 }
 
 /// State shared by the handlers and the test's handle.
@@ -121,7 +137,16 @@ impl State {
         if fault.remaining == 0 {
             control.faults.remove(&endpoint);
         }
+        control.faults_served += 1;
         Some(taken)
+    }
+
+    /// Takes one request's worth of the faults given to `page` of the users listing.
+    fn take_page_fault(&self, page: u32) -> Option<PageFault> {
+        let mut control = self.control();
+        let fault = control.page_faults.take(page)?;
+        control.faults_served += 1;
+        Some(fault)
     }
 }
 
@@ -155,6 +180,11 @@ impl Sandbox {
                 fail_page: None,
                 expire_at_page: None,
                 repeat_page_token: false,
+                page_faults: faults::PageFaults::default(),
+                empty_first_page: false,
+                page_size: None,
+                patches: HashMap::new(),
+                faults_served: 0,
             }),
             token_requests: AtomicU64::new(0),
             users_requests: AtomicU64::new(0),
@@ -296,6 +326,36 @@ impl Sandbox {
     /// Makes every page answer the same `nextPageToken` (that of page 2), forever.
     pub fn repeat_page_token(&self, on: bool) {
         self.state.control().repeat_page_token = on;
+    }
+
+    /// Gives the next `times` requests for page `page` (1-based) of the users listing `fault`,
+    /// after the faults already given to that page ([`FOREVER`]: every request from then on).
+    /// Checked once the request is authorised and its query valid.
+    pub fn fault_at_page(&self, page: u32, fault: PageFault, times: u32) {
+        self.state.control().page_faults.schedule(page, fault, times);
+    }
+
+    /// Makes the first page of every listing (the request without a page token) hold no users,
+    /// with a `nextPageToken` to the real first page: Google documents that `users` may be absent.
+    pub fn empty_first_page(&self, on: bool) {
+        self.state.control().empty_first_page = on;
+    }
+
+    /// Serves at most `size` users a page, whatever `maxResults` asks; `None` serves what it asks.
+    pub fn set_page_size(&self, size: Option<usize>) {
+        self.state.control().page_size = size.map(|s| s.max(1));
+    }
+
+    /// Merges `patch` into the user at `index` of [`Directory::users`] whenever it is served, key
+    /// by key; a `null` removes the key (a user without `id`, a `suspended` that is not a boolean).
+    pub fn patch_user(&self, index: usize, patch: serde_json::Value) {
+        self.state.control().patches.insert(index, patch);
+    }
+
+    /// Answers altered by an injected fault so far: error statuses, late or broken bodies,
+    /// repeated page tokens, an empty first page, expired tokens, patched users.
+    pub fn faults_served(&self) -> u64 {
+        self.state.control().faults_served
     }
 
     /// Requests received by `endpoint` so far, faulted ones included.

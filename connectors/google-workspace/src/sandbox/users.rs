@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Json, Response};
 use serde_json::{Map, Value, json};
 
+use super::faults::{self, PageFault};
 use super::{Endpoint, State};
 
 /// The path of `users.list`.
@@ -116,17 +117,43 @@ pub(super) async fn users(
     if let Some(fault) = state.take_fault(Endpoint::Users) {
         return GoogleError::injected(fault.status, fault.reason).into_response();
     }
-    match answer(&state, &headers, &UsersQuery::parse(params)) {
-        Ok(page) => Json(page).into_response(),
-        Err(error) => error.into_response(),
+    let (page, body) = match answer(&state, &headers, &UsersQuery::parse(params)) {
+        Ok(answer) => answer,
+        Err(error) => return error.into_response(),
+    };
+    match state.take_page_fault(page) {
+        None => Json(body).into_response(),
+        Some(PageFault::Status { status, retry_after }) => {
+            let mut response = GoogleError::injected(status, None).into_response();
+            if let Some(seconds) = retry_after {
+                response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+            }
+            response
+        }
+        Some(PageFault::Delay(delay)) => {
+            tokio::time::sleep(delay).await;
+            Json(body).into_response()
+        }
+        Some(PageFault::Truncated) => json_text(faults::truncated(&body.to_string())),
+        Some(PageFault::Huge(bytes)) => json_text(faults::huge(&body.to_string(), bytes)),
+        Some(PageFault::Malformed) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], faults::MALFORMED).into_response()
+        }
     }
 }
 
-/// Authenticates, authorises and validates like Google does (in that order), then serves a page.
-fn answer(state: &State, headers: &HeaderMap, query: &UsersQuery) -> Result<Value, GoogleError> {
+/// A 200 with `text` as its JSON body, whether or not it is JSON.
+fn json_text(text: String) -> Response {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=UTF-8")], text).into_response()
+}
+
+/// Authenticates, authorises and validates like Google does (in that order), then serves a page:
+/// its number (1-based) and its body.
+fn answer(state: &State, headers: &HeaderMap, query: &UsersQuery) -> Result<(u32, Value), GoogleError> {
+    let cap = state.control().page_size.unwrap_or(MAX_MAX_RESULTS);
     let max_results = match query.max_results.as_deref().map(str::parse::<usize>) {
-        None => Ok(DEFAULT_MAX_RESULTS),
-        Some(Ok(n)) if (1..=MAX_MAX_RESULTS).contains(&n) => Ok(n),
+        None => Ok(DEFAULT_MAX_RESULTS.min(cap)),
+        Some(Ok(n)) if (1..=MAX_MAX_RESULTS).contains(&n) => Ok(n.min(cap)),
         Some(_) => Err(query.max_results.clone().unwrap_or_default()),
     };
     let offset = match query.page_token.as_deref() {
@@ -139,30 +166,25 @@ fn answer(state: &State, headers: &HeaderMap, query: &UsersQuery) -> Result<Valu
     };
     authorize(state, headers, page)?;
 
-    let users: Vec<&Map<String, Value>> = match (query.customer.as_deref(), query.domain.as_deref()) {
+    // Each user with its index in the directory, which patches are keyed by.
+    let all = state.directory.users.iter().enumerate().filter_map(|(i, u)| u.as_object().map(|u| (i, u)));
+    let users: Vec<(usize, &Map<String, Value>)> = match (query.customer.as_deref(), query.domain.as_deref()) {
         (None, None) | (Some(_), Some(_)) => return Err(GoogleError::new(400, "badRequest", "Bad Request")),
         (Some(customer), None) => {
             if customer != "my_customer" && customer != state.directory.customer_id {
                 return Err(GoogleError::new(400, "badRequest", "Bad Request"));
             }
-            state.directory.users.iter().filter_map(Value::as_object).collect()
+            all.collect()
         }
         (None, Some(domain)) => {
             if !state.directory.has_domain(domain) {
                 return Err(GoogleError::new(400, "badRequest", "Domain not found."));
             }
             let suffix = format!("@{}", domain.to_ascii_lowercase());
-            state
-                .directory
-                .users
-                .iter()
-                .filter_map(Value::as_object)
-                .filter(|u| {
-                    u.get("primaryEmail")
-                        .and_then(Value::as_str)
-                        .is_some_and(|e| e.to_ascii_lowercase().ends_with(&suffix))
-                })
-                .collect()
+            all.filter(|(_, u)| {
+                u.get("primaryEmail").and_then(Value::as_str).is_some_and(|e| e.to_ascii_lowercase().ends_with(&suffix))
+            })
+            .collect()
         }
     };
     let max_results = max_results.map_err(|raw| {
@@ -189,7 +211,12 @@ fn answer(state: &State, headers: &HeaderMap, query: &UsersQuery) -> Result<Valu
     if let Some((_, status)) = state.control().fail_page.filter(|&(k, _)| k == page) {
         return Err(GoogleError::injected(status, None));
     }
-    Ok(render(state, &users, mask.as_deref(), offset, max_results))
+    let empty = query.page_token.is_none() && {
+        let mut control = state.control();
+        control.faults_served += u64::from(control.empty_first_page);
+        control.empty_first_page
+    };
+    Ok((page, render(state, &users, mask.as_deref(), offset, max_results, empty)))
 }
 
 /// Checks the bearer token (present, issued here, alive) and that it acts as an admin. Expires
@@ -198,6 +225,7 @@ fn authorize(state: &State, headers: &HeaderMap, page: Option<u32>) -> Result<()
     let mut control = state.control();
     if page.is_some() && control.expire_at_page == page {
         control.expire_at_page = None;
+        control.faults_served += 1;
         let now = Instant::now();
         control.tokens.values_mut().for_each(|t| t.expires = now);
     }
@@ -222,20 +250,26 @@ fn authorize(state: &State, headers: &HeaderMap, page: Option<u32>) -> Result<()
 }
 
 /// One page: the users from `offset`, custom schemas only as the projection asks, and a
-/// `nextPageToken` unless it is the last page.
+/// `nextPageToken` unless it is the last page; an `empty` one points at the real first page.
 fn render(
     state: &State,
-    users: &[&Map<String, Value>],
+    users: &[(usize, &Map<String, Value>)],
     custom_schemas: Option<&[&str]>,
     offset: usize,
     max: usize,
+    empty: bool,
 ) -> Value {
+    let mut control = state.control();
     let page: Vec<Value> = users
         .iter()
         .skip(offset)
-        .take(max)
-        .map(|&user| {
+        .take(if empty { 0 } else { max })
+        .map(|&(index, user)| {
             let mut user = user.clone();
+            if let Some(patch) = control.patches.get(&index) {
+                faults::merge(&mut user, patch);
+                control.faults_served += 1;
+            }
             if let Some(keep) = custom_schemas {
                 if let Some(Value::Object(schemas)) = user.get_mut("customSchemas") {
                     schemas.retain(|name, _| keep.contains(&name.as_str()));
@@ -255,7 +289,10 @@ fn render(
     if !page.is_empty() {
         body["users"] = Value::Array(page);
     }
-    let next = if state.control().repeat_page_token {
+    let next = if empty {
+        Some(offset)
+    } else if control.repeat_page_token {
+        control.faults_served += u64::from(offset > 0);
         Some(max.min(users.len()))
     } else {
         Some(offset + max).filter(|&n| n < users.len())

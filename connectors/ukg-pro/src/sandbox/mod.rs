@@ -5,8 +5,11 @@
 //! `US-Customer-Api-Key` on every request (401, sometimes with no body), one Web Service
 //! permission per endpoint (403 with a JSON body), `page`/`per_Page` paging up to 10,000 rows,
 //! `Link` headers or none, and each endpoint's own key casing. Tests drive it through [`Sandbox`]:
-//! inject errors, revoke permissions, break the credentials, count requests.
+//! inject errors, revoke permissions, break the credentials, count requests; and give a page
+//! any [`PageFault`] (an error status, a late answer, a broken or huge body), an empty first
+//! page or rows that cannot be mapped, which is what the conformance kit runs.
 
+mod faults;
 mod server;
 mod tenant;
 
@@ -17,6 +20,7 @@ use roster_core::sandbox::{RunningSandbox, SandboxRequest};
 use tokio::sync::oneshot;
 
 use crate::Endpoint;
+pub use faults::{FOREVER, PageFault};
 pub use tenant::{Tenant, company_id, employee_id, ukg_date};
 
 /// The sandbox's Account User Name.
@@ -45,9 +49,12 @@ struct EndpointState {
     rows: Vec<serde_json::Value>,
     revoked: bool,
     faults: std::collections::VecDeque<Fault>,
-    failing_pages: std::collections::HashMap<u32, u16>,
+    page_faults: faults::PageFaults,
     repeat: bool,
+    empty_first_page: bool,
     requests: u64,
+    /// Answers altered by an injected fault.
+    faults_served: u64,
 }
 
 /// The whole emulated tenant.
@@ -155,12 +162,43 @@ impl Sandbox {
     /// Answers `status` to every request of page `page` of `endpoint` (a failure in the middle of
     /// a listing that retries cannot get past).
     pub fn fail_at_page(&self, endpoint: Endpoint, page: u32, status: u16) {
-        lock(&self.state).endpoint(endpoint).failing_pages.insert(page, status);
+        self.fault_at_page(endpoint, page, PageFault::Status { status, retry_after: None }, FOREVER);
+    }
+
+    /// Gives the next `times` requests of page `page` (1-based) of `endpoint` `fault`, after the
+    /// faults already given to that page ([`FOREVER`]: every request from then on). Checked once
+    /// the request is authenticated and its paging valid.
+    pub fn fault_at_page(&self, endpoint: Endpoint, page: u32, fault: PageFault, times: u32) {
+        lock(&self.state).endpoint(endpoint).page_faults.schedule(page, fault, times);
     }
 
     /// Serves page 1 for every page of `endpoint`, with a `rel="next"` link, forever.
     pub fn repeat_pages(&self, endpoint: Endpoint) {
         lock(&self.state).endpoint(endpoint).repeat = true;
+    }
+
+    /// Serves an empty page 1 of `endpoint` whose `Link` header (when on) names a next page, and
+    /// the rows one page later than usual: page 2 holds what page 1 held.
+    pub fn empty_first_page(&self, endpoint: Endpoint) {
+        lock(&self.state).endpoint(endpoint).empty_first_page = true;
+    }
+
+    /// Merges `patch` into row `index` (0-based, in serving order) of `endpoint`, key by key; a
+    /// `null` removes the key (JSON merge patch, one level deep).
+    pub fn patch_row(&self, endpoint: Endpoint, index: usize, patch: &serde_json::Value) -> Result<(), String> {
+        let mut state = lock(&self.state);
+        let Some(serde_json::Value::Object(row)) = state.endpoint(endpoint).rows.get_mut(index) else {
+            return Err(format!("{} has no row {index}", endpoint.name()));
+        };
+        faults::merge(row, patch);
+        Ok(())
+    }
+
+    /// Answers altered by an injected fault so far, on both endpoints: error statuses, late or
+    /// broken bodies, repeated pages, an empty first page.
+    pub fn faults_served(&self) -> u64 {
+        let state = lock(&self.state);
+        state.person.faults_served + state.employment.faults_served
     }
 
     /// Withdraws the Web Service permission of `endpoint`: it answers 403.

@@ -9,7 +9,9 @@ use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
+use std::time::Duration;
 
+use super::faults::{self, PageFault};
 use super::{CUSTOMER_API_KEY, MAX_PER_PAGE, PASSWORD, Shared, USER_API_KEY, USERNAME, lock};
 use crate::Endpoint;
 
@@ -27,11 +29,20 @@ pub(super) fn router(state: Shared) -> Router {
 }
 
 async fn person_details(State(state): State<Shared>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    answer(&state, Endpoint::PersonDetails, &headers, query.as_deref())
+    late(answer(&state, Endpoint::PersonDetails, &headers, query.as_deref())).await
 }
 
 async fn employment_details(State(state): State<Shared>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    answer(&state, Endpoint::EmploymentDetails, &headers, query.as_deref())
+    late(answer(&state, Endpoint::EmploymentDetails, &headers, query.as_deref())).await
+}
+
+/// Sends the answer once its delay (an injected late answer) is over; the state is not locked
+/// while it waits.
+async fn late((response, delay): (Response, Option<Duration>)) -> Response {
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    response
 }
 
 fn json_error(status: StatusCode, body: &serde_json::Value) -> Response {
@@ -117,7 +128,13 @@ fn paging(query: Option<&str>) -> Option<(usize, usize)> {
     (page > 0 && (1..=MAX_PER_PAGE).contains(&per_page)).then_some((page, per_page))
 }
 
-fn answer(state: &Shared, endpoint: Endpoint, headers: &HeaderMap, query: Option<&str>) -> Response {
+/// The answer to one request, and how long to hold it back.
+fn answer(
+    state: &Shared,
+    endpoint: Endpoint,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> (Response, Option<Duration>) {
     let mut state = lock(state);
     let link_headers = state.link_headers;
     let wrong_credentials = state.wrong_credentials;
@@ -130,33 +147,56 @@ fn answer(state: &Shared, endpoint: Endpoint, headers: &HeaderMap, query: Option
         if fault.times == 0 {
             ep.faults.pop_front();
         }
-        return error(status, retry_after);
+        ep.faults_served += 1;
+        return (error(status, retry_after), None);
     }
     if let Some(refusal) = refuse(headers, wrong_credentials) {
-        return refusal;
+        return (refusal, None);
     }
     if ep.revoked {
-        return forbidden();
+        return (forbidden(), None);
     }
     let Some((page, per_page)) = paging(query) else {
         let problem = format!("page must be 1 or more and per_Page between 1 and {MAX_PER_PAGE}");
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            &json!({ "title": "Bad Request", "errors": { "paging": [problem] } }),
-        );
+        let body = json!({ "title": "Bad Request", "errors": { "paging": [problem] } });
+        return (json_error(StatusCode::BAD_REQUEST, &body), None);
     };
-    if let Some(&status) = u32::try_from(page).ok().and_then(|p| ep.failing_pages.get(&p)) {
-        return error(status, None);
+    let fault = u32::try_from(page).ok().and_then(|p| ep.page_faults.take(p));
+    let empty = ep.empty_first_page && page == 1;
+    if fault.is_some() || empty || (ep.repeat && page > 1) {
+        ep.faults_served += 1;
     }
-    let served = if ep.repeat { 1 } else { page };
-    let start = (served - 1).saturating_mul(per_page).min(ep.rows.len());
-    let end = start.saturating_add(per_page).min(ep.rows.len());
+    let delay = match fault {
+        Some(PageFault::Status { status, retry_after }) => return (error(status, retry_after), None),
+        Some(PageFault::Delay(delay)) => Some(delay),
+        _ => None,
+    };
+    // The page whose rows this request gets: page 1 again when repeating, one page back after an
+    // injected empty first page.
+    let served = if ep.repeat {
+        1
+    } else if ep.empty_first_page {
+        page.saturating_sub(1)
+    } else {
+        page
+    };
+    let (start, end) = if empty {
+        (0, 0)
+    } else {
+        let start = (served - 1).saturating_mul(per_page).min(ep.rows.len());
+        (start, start.saturating_add(per_page).min(ep.rows.len()))
+    };
     let body = serde_json::to_string(&ep.rows[start..end]).unwrap_or_else(|_| "[]".into());
-    let mut response =
-        (StatusCode::OK, [(header::CONTENT_TYPE, "application/json; charset=utf-8")], Body::from(body)).into_response();
+    let (body, content_type) = match fault {
+        Some(PageFault::Truncated) => (faults::truncated(&body), "application/json; charset=utf-8"),
+        Some(PageFault::Malformed) => (faults::MALFORMED.to_owned(), "text/html; charset=utf-8"),
+        Some(PageFault::Huge(bytes)) => (faults::huge(&body, bytes), "application/json; charset=utf-8"),
+        _ => (body, "application/json; charset=utf-8"),
+    };
+    let mut response = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], Body::from(body)).into_response();
     if link_headers {
-        let has_next = ep.repeat || end < ep.rows.len();
-        let last = ep.rows.len().div_ceil(per_page).max(1);
+        let has_next = ep.repeat || (if empty { !ep.rows.is_empty() } else { end < ep.rows.len() });
+        let last = ep.rows.len().div_ceil(per_page).max(1) + usize::from(ep.empty_first_page);
         let url = |n: usize| format!("<{base_url}{}?page={n}&per_Page={per_page}>", endpoint.path());
         let mut links = vec![format!("{}; rel=\"first\"", url(1)), format!("{}; rel=\"last\"", url(last))];
         if has_next {
@@ -166,5 +206,5 @@ fn answer(state: &Shared, endpoint: Endpoint, headers: &HeaderMap, query: Option
             response.headers_mut().insert(header::LINK, value);
         }
     }
-    response
+    (response, delay)
 }
