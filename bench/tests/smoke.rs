@@ -1,0 +1,42 @@
+//! The benchmark at a size small enough for the test suite: every scenario runs to its end and
+//! its figures are the ones the table is built from. No figure is held to a time here; timing
+//! belongs to the benchmark itself (docs/performance.md).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn every_scenario_runs_at_the_smallest_size() {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster-bench"))
+        .args(["--sizes", "300", "--rate", "50", "--rate-seconds", "1", "--timeout", "120", "--format", "json"])
+        .output()
+        .expect("the bench runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let scenarios: Vec<&str> = rows.iter().map(|r| r["scenario"].as_str().unwrap()).collect();
+    assert_eq!(scenarios, ["ukg", "floor", "entra", "google", "resolve", "resolve", "resync", "ratelimit"]);
+    for row in &rows {
+        assert_eq!(row["completed"], true, "{row}");
+        assert_eq!(row["people"], 300, "{row}");
+        assert!(row["wall_secs"].as_f64().is_some_and(|w| w > 0.0), "{row}");
+        assert!(row["peak_rss"].as_u64().is_some_and(|b| b > 1 << 20), "a peak RSS is measured: {row}");
+    }
+    let by = |name: &str| rows.iter().find(|r| r["scenario"] == name).unwrap();
+    // A UKG sync writes one snapshot row and one person per employee (plus the pending ones
+    // nobody resolved yet: none here) and fetched the floor's pages too.
+    assert!(by("ukg")["rows_written"].as_u64().is_some_and(|n| n >= 600), "{}", by("ukg"));
+    assert!(by("ukg")["floor_ratio"].as_f64().is_some_and(|r| r > 0.0), "{}", by("ukg"));
+    assert!(by("floor")["requests"].as_u64().is_some_and(|n| n >= 2), "{}", by("floor"));
+    // Nothing changed between the two syncs, so nothing is written.
+    assert_eq!(by("resync")["rows_written"], 0, "{}", by("resync"));
+    // Behind the rate-limiting proxy every record still arrives.
+    let limited = by("ratelimit");
+    assert_eq!(limited["rows_written"], by("ukg")["rows_written"], "{limited}");
+    assert!(limited["admitted"].as_u64().is_some_and(|n| n > 0), "{limited}");
+}
