@@ -10,6 +10,7 @@
 // registration with it. Linking a new connector is one line here (and one in Cargo.toml).
 use roster_entra_id as _;
 use roster_google_workspace as _;
+use roster_hr_file as _;
 use roster_ukg_pro as _;
 
 pub mod cli;

@@ -98,7 +98,7 @@ fn schema_command_prints_the_checked_in_files() {
     assert_eq!(unknown.code, Some(2));
     assert_eq!(
         unknown.stderr,
-        "error: unknown connector `workday`; known connectors: entra-id, google-workspace, ukg-pro, or `config`\n"
+        "error: unknown connector `workday`; known connectors: entra-id, google-workspace, hr-file, ukg-pro, or `config`\n"
     );
 }
 

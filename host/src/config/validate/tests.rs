@@ -201,7 +201,7 @@ max_snapshot_drop_percent = "twenty"
     assert_eq!(
         load_problems(&toml),
         [
-            "roster.toml:14: connections.hr.connector: unknown connector `workday`; known connectors: directory, entra-id, google-workspace, ukg-pro",
+            "roster.toml:14: connections.hr.connector: unknown connector `workday`; known connectors: directory, entra-id, google-workspace, hr-file, ukg-pro",
             "roster.toml:19: lifecycle.sources: `apps` is a Test Directory connection, which cannot be a lifecycle source of truth (see `roster connectors`)",
             "roster.toml:20: lifecycle.sources: `ukg` is listed twice",
             "roster.toml:21: lifecycle.sources: `azure` is not a connection (configured connections: ukg, apps, hr)",
