@@ -100,7 +100,8 @@ impl HrFileConnector {
         if unmapped.is_empty() {
             return Ok(format!("every status value of {rows} rows is mapped"));
         }
-        let values: Vec<String> = unmapped.iter().map(|(v, n)| format!("`{v}` ({n} rows)")).collect();
+        let values: Vec<String> =
+            unmapped.iter().map(|(v, n)| format!("`{v}` ({n} {})", if *n == 1 { "row" } else { "rows" })).collect();
         Err(ConnectorError::new(
             ErrorKind::Config,
             format!(

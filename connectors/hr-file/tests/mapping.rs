@@ -31,11 +31,11 @@ fn every_fixture_passes_its_check_but_for_the_statuses_it_leaves_unmapped() {
     assert!(csv[0].starts_with("file: ok ") && csv[0].contains("semicolon.csv is readable"), "{csv:?}");
     assert_eq!(csv[1], "columns: ok every mapped column is there (12 of the file's 14)");
     assert!(
-        csv[2].starts_with("statuses: error status values with no entry in [statuses]: `Retired` (1 rows)"),
+        csv[2].starts_with("statuses: error status values with no entry in [statuses]: `Retired` (1 row)"),
         "{csv:?}"
     );
     let json = probes("array.toml");
-    assert!(json[2].contains("`?` (1 rows)"), "{json:?}");
+    assert!(json[2].contains("`?` (1 row)"), "{json:?}");
     let ndjson = probes("lines.toml");
-    assert!(ndjson[2].contains("`(empty)` (1 rows)") && !ndjson[2].contains("ACTIVE"), "{ndjson:?}");
+    assert!(ndjson[2].contains("`(empty)` (1 row)") && !ndjson[2].contains("ACTIVE"), "{ndjson:?}");
 }
