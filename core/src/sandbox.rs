@@ -143,17 +143,18 @@ impl Org {
             OrgCompany { code: "ACMEUK".into(), name: "Acme UK Ltd".into() },
         ];
         let mut used_emails = std::collections::HashSet::new();
+        let mut taken: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
         let mut out = Vec::with_capacity(people);
         for i in 0..people {
             let first = FIRST[rng.usize(..FIRST.len())];
             let last = LAST[rng.usize(..LAST.len())];
             let local = format!("{}.{}", first.to_lowercase(), last.to_lowercase().replace('\'', ""));
-            let mut email = format!("{local}@{domain}");
-            let mut n = 1;
-            while !used_emails.insert(email.clone()) {
-                n += 1;
-                email = format!("{local}{n}@{domain}");
-            }
+            // The n-th person with this name gets `first.lastN` (no number for the first). A count
+            // per name instead of trying 2, 3, ... in turn: at a million people a name is shared by
+            // hundreds, and trying each number again made generation quadratic.
+            let n = taken.entry(local.clone()).and_modify(|n| *n += 1).or_insert(1u32);
+            let email = if *n == 1 { format!("{local}@{domain}") } else { format!("{local}{n}@{domain}") };
+            used_emails.insert(email.clone());
             let (department, jobs) = DEPARTMENTS[rng.usize(..DEPARTMENTS.len())];
             let (job_code, job_title) = jobs[rng.usize(..jobs.len())];
             let roll = rng.u32(..1000);
