@@ -222,9 +222,16 @@ pub fn after_sync(config: &Config, store: &mut Store, force: bool, held: &[Strin
     // what it wrote (its events must not be recorded twice).
     let mut attempt = 0;
     let (state, people, events, written) = loop {
+        let started = std::time::Instant::now();
         let state = State::load(config, store)?;
+        let loaded = started.elapsed();
         let people = state.resolve(&policy);
         let events = state.events(&people);
+        tracing::debug!(
+            load_ms = loaded.as_millis(),
+            resolve_ms = (started.elapsed() - loaded).as_millis(),
+            "snapshots and people read, people resolved"
+        );
         let check = LeftCheck::new(&state.prior, &events, config.safety.max_left_percent);
         if check.holds() && !force {
             return Ok(Resolution::Held(format!(
@@ -240,8 +247,12 @@ pub fn after_sync(config: &Config, store: &mut Store, force: bool, held: &[Strin
             applies,
             based_on: state.last_run,
         };
+        let writing = std::time::Instant::now();
         match store.write_resolution(&state.prior, &people, &events, run, &with_snapshots) {
-            Ok(written) => break (state, people, events, written),
+            Ok(written) => {
+                tracing::debug!(write_ms = writing.elapsed().as_millis(), "resolution written");
+                break (state, people, events, written);
+            }
             Err(e) if e.is::<Superseded>() && attempt < 5 => {
                 attempt += 1;
                 tracing::info!("another roster command resolved people meanwhile; resolving again");

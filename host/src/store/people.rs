@@ -153,14 +153,21 @@ impl Store {
                 "INSERT INTO people (key, lifecycle, email, employee_id, data) VALUES (?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (key) DO UPDATE SET lifecycle = ?2, email = ?3, employee_id = ?4, data = ?5",
             )?;
-            for p in people {
-                if old.get(p.key.as_str()).is_some_and(|o| *o == p) {
-                    continue;
-                }
+            let changed: Vec<&Person> =
+                people.iter().filter(|p| !old.get(p.key.as_str()).is_some_and(|o| *o == *p)).collect();
+            // Most of the table rewritten (a first sync, a new policy): maintaining the secondary
+            // indexes row by row costs a random B-tree insert per index and row; building them
+            // again from the finished table is one sort each.
+            let rebuild = changed.len() >= REBUILD_INDEXES_FROM && changed.len() * 2 >= prior.len();
+            let indexes = if rebuild { drop_indexes(&tx, "people")? } else { Vec::new() };
+            for p in changed {
                 let email = p.email.as_deref().map(str::to_lowercase);
                 let employee_id = p.employee_id.as_deref().map(str::to_lowercase);
                 upsert.execute(params![p.key, p.lifecycle.as_str(), email, employee_id, serde_json::to_string(p)?])?;
                 stats.people_written += 1;
+            }
+            for sql in &indexes {
+                tx.execute_batch(sql)?;
             }
             let now: HashSet<&str> = people.iter().map(|p| p.key.as_str()).collect();
             let mut delete = tx.prepare("DELETE FROM people WHERE key = ?1")?;
@@ -293,4 +300,20 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// People changed in one resolution from which its write rebuilds the secondary indexes instead
+/// of maintaining them (when that is also half the table or more).
+pub(super) const REBUILD_INDEXES_FROM: usize = 10_000;
+
+/// Drops the secondary indexes of `table` and returns the statements that create them again.
+fn drop_indexes(tx: &rusqlite::Transaction<'_>, table: &str) -> rusqlite::Result<Vec<String>> {
+    let indexes: Vec<(String, String)> = tx
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")?
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, _) in &indexes {
+        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+    }
+    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }

@@ -299,3 +299,28 @@ fn events_are_listed_by_time_kind_and_person() {
     assert!(list(EventFilter { since: Some("2999-01-01T00:00:00.000Z".into()), ..EventFilter::default() }).is_empty());
     assert_eq!(list(EventFilter { since: Some("2000-01-01T00:00:00.000Z".into()), ..EventFilter::default() }).len(), 2);
 }
+
+#[test]
+fn a_resolution_that_rewrites_most_people_keeps_every_index() {
+    let (_dir, mut store) = temp_store();
+    let indexes = |store: &Store| -> Vec<String> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'people' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    };
+    let before = indexes(&store);
+    let mut many = users(super::people::REBUILD_INDEXES_FROM + 10);
+    many[7].employee_id = Some("E7".into());
+    sync(&store, &[&many], 20.0, false);
+    let policy = Policy { sources: vec!["hr".into()], ..Policy::default() };
+    resolve_and_write(&mut store, &policy);
+    assert_eq!(indexes(&store), before, "the indexes are built again");
+    assert_eq!(store.people().unwrap().len(), many.len());
+    let found = |q: &str| store.find_people(q).unwrap().into_iter().map(|p| p.key).collect::<Vec<_>>();
+    assert_eq!(found("e7"), ["hr:u007"]);
+    assert_eq!(found("U9999@acme.com"), ["hr:u9999"]);
+    let check: String = store.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+}
