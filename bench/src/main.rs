@@ -31,6 +31,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
 
+// The allocator of the `roster` binary (host/src/main.rs), so a scenario measures what it runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// What one row of the table measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
