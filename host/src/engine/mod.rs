@@ -229,7 +229,7 @@ pub fn after_sync(config: &Config, store: &mut Store, force: bool, held: &[Strin
         let events = state.events(&people);
         tracing::debug!(
             load_ms = loaded.as_millis(),
-            resolve_ms = (started.elapsed() - loaded).as_millis(),
+            resolve_ms = started.elapsed().saturating_sub(loaded).as_millis(),
             "snapshots and people read, people resolved"
         );
         let check = LeftCheck::new(&state.prior, &events, config.safety.max_left_percent);
