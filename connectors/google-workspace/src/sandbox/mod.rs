@@ -375,14 +375,26 @@ impl Sandbox {
         let base_url = self.state.base_url.clone();
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = self.shutdown;
+        // The guard removes the file when this task ends, and also when the runtime drops the
+        // task unfinished (a test or `roster demo` that ends without stopping the sandbox).
+        let guard = KeyFile(key_file);
         tokio::spawn(async move {
+            let _guard = guard;
             let _ = stopped.await;
             let _ = server.send(());
-            if let Err(e) = std::fs::remove_file(&key_file) {
-                tracing::debug!("cannot remove the sandbox key file {}: {e}", key_file.display());
-            }
         });
         Ok(RunningSandbox { base_url, connection_toml, shutdown })
+    }
+}
+
+/// The sandbox's key file, removed when dropped.
+struct KeyFile(PathBuf);
+
+impl Drop for KeyFile {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_file(&self.0) {
+            tracing::debug!("cannot remove the sandbox key file {}: {e}", self.0.display());
+        }
     }
 }
 
