@@ -284,7 +284,7 @@ impl HttpClient {
                 if strict {
                     return Err(ConnectorError::new(
                         ErrorKind::InvalidResponse,
-                        format!("response body is larger than the {} MiB limit", limit / (1024 * 1024)),
+                        format!("response body is larger than the {} limit", byte_size(limit)),
                     ));
                 }
                 body.extend_from_slice(&chunk[..limit - body.len()]);
@@ -357,6 +357,15 @@ fn origin(url: &Url) -> String {
 }
 
 /// `Retry-After` as seconds or as an HTTP date.
+/// A size as people write it: `16 MiB`, `64 KiB`, `100 bytes`.
+fn byte_size(bytes: usize) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
+}
+
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
@@ -464,6 +473,13 @@ mod tests {
         assert!(err.contains("requires HTTPS"), "{err}");
         assert!(parse_base_url("ftp://x.example").unwrap_err().contains("expected https"));
         assert!(parse_base_url("not a url").is_err());
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(byte_size(64 << 20), "64 MiB");
+        assert_eq!(byte_size(512 << 10), "512 KiB");
+        assert_eq!(byte_size(1500), "1500 bytes");
     }
 
     #[test]
