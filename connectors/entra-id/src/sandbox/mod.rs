@@ -9,7 +9,7 @@
 //! page can come empty, and users can be patched into shapes no mapping knows: what the
 //! conformance kit runs.
 
-mod faults;
+use roster_core::sandbox::faults;
 mod routes;
 mod tenant;
 

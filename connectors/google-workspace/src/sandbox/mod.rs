@@ -16,7 +16,7 @@
 //! emulator verifies token requests with the public half.
 
 mod directory;
-mod faults;
+use roster_core::sandbox::faults;
 mod token;
 mod users;
 

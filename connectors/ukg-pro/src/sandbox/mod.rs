@@ -9,7 +9,7 @@
 //! any [`PageFault`] (an error status, a late answer, a broken or huge body), an empty first
 //! page or rows that cannot be mapped, which is what the conformance kit runs.
 
-mod faults;
+use roster_core::sandbox::faults;
 mod server;
 mod tenant;
 

@@ -4,6 +4,8 @@
 //! Every vendor emulator serves the *same* [`Org`] in its own shapes, so that a demo or a
 //! cross-source test sees one company through several systems, the way a real one is.
 
+pub mod faults;
+
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};

@@ -1,5 +1,6 @@
-//! Faults a test can give a page of a listing: an error status, a late answer, a broken or huge
-//! body. Scheduled per page and taken one request at a time.
+//! Faults a test can give a page of a sandbox's listing: an error status, a late answer, a broken
+//! or huge body. Scheduled per page and taken one request at a time. Every vendor's sandbox
+//! serves them in its vendor's own shapes; the conformance kit (`testkit`) schedules them.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -10,7 +11,7 @@ pub const FOREVER: u32 = u32::MAX;
 /// What a request for a page gets instead of the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PageFault {
-    /// This error status, in Google's shape, with `Retry-After: <seconds>` when given.
+    /// This error status, in the vendor's shape, with `Retry-After: <seconds>` when given.
     Status {
         /// The status.
         status: u16,
@@ -29,20 +30,20 @@ pub enum PageFault {
 
 /// Faults scheduled per page, in the order they were scheduled.
 #[derive(Debug, Default)]
-pub(super) struct PageFaults {
+pub struct PageFaults {
     pages: HashMap<u32, VecDeque<(PageFault, u32)>>,
 }
 
 impl PageFaults {
     /// Gives the next `times` requests for `page` (after those already scheduled) `fault`.
-    pub(super) fn schedule(&mut self, page: u32, fault: PageFault, times: u32) {
+    pub fn schedule(&mut self, page: u32, fault: PageFault, times: u32) {
         if times > 0 {
             self.pages.entry(page).or_default().push_back((fault, times));
         }
     }
 
     /// The fault this request for `page` gets, if any.
-    pub(super) fn take(&mut self, page: u32) -> Option<PageFault> {
+    pub fn take(&mut self, page: u32) -> Option<PageFault> {
         let queue = self.pages.get_mut(&page)?;
         let (fault, remaining) = queue.front_mut()?;
         let taken = fault.clone();
@@ -61,7 +62,7 @@ impl PageFaults {
 
 /// Merges `patch` into `target` key by key; a `null` removes the key (JSON merge patch, one
 /// level deep).
-pub(super) fn merge(target: &mut serde_json::Map<String, serde_json::Value>, patch: &serde_json::Value) {
+pub fn merge(target: &mut serde_json::Map<String, serde_json::Value>, patch: &serde_json::Value) {
     for (key, value) in patch.as_object().into_iter().flatten() {
         if value.is_null() {
             target.remove(key);
@@ -72,11 +73,11 @@ pub(super) fn merge(target: &mut serde_json::Map<String, serde_json::Value>, pat
 }
 
 /// What a proxy in front of the vendor answers when it cannot reach it, with a 200.
-pub(super) const MALFORMED: &str = "<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\
+pub const MALFORMED: &str = "<!DOCTYPE html>\n<html><head><title>Service Unavailable</title></head>\
                                     <body><h1>The service is temporarily unavailable</h1></body></html>\n";
 
 /// The first half of `body` (cut on a character boundary): JSON that ends in the middle.
-pub(super) fn truncated(body: &str) -> String {
+pub fn truncated(body: &str) -> String {
     let mut cut = body.len() / 2;
     while !body.is_char_boundary(cut) {
         cut -= 1;
@@ -86,7 +87,7 @@ pub(super) fn truncated(body: &str) -> String {
 
 /// `body` padded with spaces before its last character (a closing `]` or `}`) to `bytes` bytes:
 /// still valid JSON, and far larger than any page.
-pub(super) fn huge(body: &str, bytes: usize) -> String {
+pub fn huge(body: &str, bytes: usize) -> String {
     let Some(last) = body.char_indices().last().map(|(i, _)| i) else {
         return " ".repeat(bytes);
     };
