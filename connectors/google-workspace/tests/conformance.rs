@@ -5,23 +5,13 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use roster_core::sandbox::Org;
-use roster_core::testkit::{Answer, Fault, FaultySandbox, PAGE_SIZE, Unsupported};
+use roster_core::testkit::{Fault, FaultySandbox, PAGE_SIZE, Unsupported};
 use roster_core::{ConnectContext, Connector, find_connector};
 use roster_google_workspace::ID;
-use roster_google_workspace::sandbox::{Directory, PageFault, Sandbox};
+use roster_google_workspace::sandbox::{Directory, Sandbox};
 use serde_json::json;
 
 struct Google(Sandbox);
-
-fn page_fault(answer: Answer) -> PageFault {
-    match answer {
-        Answer::Status { status, retry_after } => PageFault::Status { status, retry_after },
-        Answer::Delay(delay) => PageFault::Delay(delay),
-        Answer::Truncated => PageFault::Truncated,
-        Answer::Malformed => PageFault::Malformed,
-        Answer::Huge(bytes) => PageFault::Huge(bytes),
-    }
-}
 
 #[async_trait]
 impl FaultySandbox for Google {
@@ -45,7 +35,7 @@ impl FaultySandbox for Google {
     fn inject(&self, fault: &Fault, page: u32) -> Result<(), Unsupported> {
         if let Some(answers) = fault.answers() {
             for (answer, times) in answers {
-                self.0.fault_at_page(page, page_fault(answer), times);
+                self.0.fault_at_page(page, answer, times);
             }
             return Ok(());
         }

@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use roster_core::sandbox::Org;
-use roster_core::testkit::{Answer, Fault, FaultySandbox, PAGE_SIZE, Unsupported};
+use roster_core::testkit::{Fault, FaultySandbox, PAGE_SIZE, Unsupported};
 use roster_core::{ConnectContext, Connector, find_connector};
-use roster_ukg_pro::sandbox::{PageFault, Sandbox, Tenant, company_id, employee_id};
+use roster_ukg_pro::sandbox::{Sandbox, Tenant, company_id, employee_id};
 use roster_ukg_pro::{Endpoint, ID};
 use serde_json::json;
 
@@ -38,16 +38,6 @@ impl Ukg {
             .position(|row| key(row, "employeeID", "companyID") == wanted)
             .ok_or_else(|| Unsupported("the person has no employment-details row".into()))?;
         Ok((person, employment))
-    }
-}
-
-fn page_fault(answer: Answer) -> PageFault {
-    match answer {
-        Answer::Status { status, retry_after } => PageFault::Status { status, retry_after },
-        Answer::Delay(delay) => PageFault::Delay(delay),
-        Answer::Truncated => PageFault::Truncated,
-        Answer::Malformed => PageFault::Malformed,
-        Answer::Huge(bytes) => PageFault::Huge(bytes),
     }
 }
 
@@ -80,7 +70,7 @@ impl FaultySandbox for Ukg {
     fn inject(&self, fault: &Fault, page: u32) -> Result<(), Unsupported> {
         if let Some(answers) = fault.answers() {
             for (answer, times) in answers {
-                self.sandbox.fault_at_page(Endpoint::PersonDetails, page, page_fault(answer), times);
+                self.sandbox.fault_at_page(Endpoint::PersonDetails, page, answer, times);
             }
             return Ok(());
         }

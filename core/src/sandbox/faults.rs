@@ -9,7 +9,7 @@ use std::time::Duration;
 pub const FOREVER: u32 = u32::MAX;
 
 /// What a request for a page gets instead of the page.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageFault {
     /// This error status, in the vendor's shape, with `Retry-After: <seconds>` when given.
     Status {
@@ -46,7 +46,7 @@ impl PageFaults {
     pub fn take(&mut self, page: u32) -> Option<PageFault> {
         let queue = self.pages.get_mut(&page)?;
         let (fault, remaining) = queue.front_mut()?;
-        let taken = fault.clone();
+        let taken = *fault;
         if *remaining != FOREVER {
             *remaining -= 1;
             if *remaining == 0 {

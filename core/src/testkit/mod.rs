@@ -42,8 +42,7 @@ use crate::sandbox::Org;
 pub use cases::{Case, Expect};
 pub use run::{LISTING_DEADLINE, Verdict, check, run_all, run_case};
 
-/// `times` for a fault that never stops: every request for the page gets it.
-pub const FOREVER: u32 = u32::MAX;
+pub use crate::sandbox::faults::FOREVER;
 
 /// How many people the kit's organisation has.
 pub const PEOPLE: usize = 40;
@@ -143,25 +142,8 @@ impl fmt::Display for Fault {
 }
 
 /// How a page answers under a fault that is about the answer itself (see [`Fault::answers`]):
-/// what an HTTP sandbox schedules for the requests of that page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Answer {
-    /// This error status, in the vendor's shape, with `Retry-After: <seconds>` when given.
-    Status {
-        /// The status.
-        status: u16,
-        /// The seconds to send in `Retry-After`, or none.
-        retry_after: Option<u64>,
-    },
-    /// The page itself, but only after this long.
-    Delay(Duration),
-    /// 200 with the page's JSON cut off half-way.
-    Truncated,
-    /// 200 with a body that is not JSON.
-    Malformed,
-    /// 200 with the page padded to this many bytes.
-    Huge(usize),
-}
+/// what an HTTP sandbox schedules for the requests of that page, in its vendor's shapes.
+pub use crate::sandbox::faults::PageFault as Answer;
 
 impl Fault {
     /// The answers the requests for the page get, in order, each for so many requests
