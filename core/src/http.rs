@@ -1,20 +1,23 @@
 //! The one HTTP layer every connector uses.
 //!
 //! It owns what every vendor needs the same way: timeouts; retries with exponential backoff and
-//! jitter on 429, 5xx and connection errors (through `backon`); `Retry-After` honoured; a bound
+//! jitter on 429, 5xx and connection errors (through `backon`); `Retry-After` honoured; after a
+//! 429, requests paced just under the rate the vendor let through ([`crate::pace`]); a bound
 //! on body size; HTTPS required except for loopback addresses; and error texts scrubbed of the
 //! secrets it was told about. What differs per vendor (how an error body reads, which 403 is
 //! worth a retry) is the connector's `parse_error`, passed to [`HttpClient::send`].
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use backon::{ExponentialBuilder, Retryable};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{RequestBuilder, StatusCode, Url};
 
 use crate::error::{ConnectorError, ErrorKind};
+use crate::pace::Pacer;
 use crate::secret::{REDACTED, Secret};
 
 /// Timeouts, retries and limits of a connection's HTTP calls.
@@ -149,6 +152,8 @@ pub struct HttpClient {
     options: HttpOptions,
     redact: Vec<String>,
     requests: AtomicU64,
+    /// Spaces requests once the vendor has throttled one (see [`crate::pace`]).
+    pacer: Mutex<Pacer>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -180,7 +185,7 @@ impl HttpClient {
             }))
             .build()
             .map_err(|e| ConnectorError::new(ErrorKind::Config, "cannot build the HTTP client").with_source(e))?;
-        Ok(Self { client, options, redact: Vec::new(), requests: AtomicU64::new(0) })
+        Ok(Self { client, options, redact: Vec::new(), requests: AtomicU64::new(0), pacer: Mutex::default() })
     }
 
     /// Scrubs these secrets from every error text this client reports.
@@ -249,9 +254,16 @@ impl HttpClient {
     }
 
     async fn attempt(&self, request: RequestBuilder, parse_error: ParseError) -> Result<HttpResponse, ConnectorError> {
+        let wait = self.pacer.lock().unwrap_or_else(PoisonError::into_inner).reserve(Instant::now());
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut response = request.send().await.map_err(|e| self.transport_error(e))?;
         let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.pacer.lock().unwrap_or_else(PoisonError::into_inner).throttled(Instant::now());
+        }
         let headers = response.headers().clone();
         if status.is_success() {
             let body = self.read_body(&mut response, self.options.max_body_bytes, true).await?;

@@ -21,6 +21,7 @@ pub mod error;
 pub mod http;
 pub mod lifecycle;
 pub mod model;
+pub mod pace;
 pub mod paging;
 pub mod sandbox;
 pub mod secret;
