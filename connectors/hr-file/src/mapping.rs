@@ -28,8 +28,8 @@ impl std::fmt::Display for MissingId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: no value in the source id column `{}`; a person roster cannot identify would read as a person \
-             who left, so the listing stops",
+            "{} has no value in the source id column `{}`; a person roster cannot identify would read as a \
+             person who left, so the listing stops",
             self.at, self.column
         )
     }
@@ -236,6 +236,6 @@ mod tests {
     fn a_row_without_a_source_id_is_an_error_naming_the_line_and_column() {
         let s = settings();
         let err = map_row(row(&[(Field::Status, "active")]), MapOptions { settings: &s, today: today() }).unwrap_err();
-        assert!(err.to_string().starts_with("line 2: no value in the source id column `Id`"), "{err}");
+        assert!(err.to_string().starts_with("line 2 has no value in the source id column `Id`"), "{err}");
     }
 }

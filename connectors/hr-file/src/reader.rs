@@ -99,17 +99,28 @@ pub fn columns_of(settings: &Settings) -> Result<Vec<String>, ReadError> {
             let header = csv.headers().map_err(|e| csv_error(&e))?;
             Ok(header.iter().map(|h| h.trim().to_owned()).collect())
         }
-        Format::Json | Format::Ndjson => {
-            let first: Option<serde_json::Map<String, serde_json::Value>> = if settings.format == Format::Json {
-                let mut de = serde_json::Deserializer::from_reader(reader);
-                let mut first = None;
-                de.deserialize_seq(FirstOf(&mut first)).map_err(|e| json_error(&e, "the file"))?;
-                first
-            } else {
-                let line = reader.lines().map_while(Result::ok).find(|l| !l.trim().is_empty());
-                line.map(|l| serde_json::from_str(&l).map_err(|e| json_error(&e, "line 1"))).transpose()?
-            };
-            Ok(first.map(|m| m.keys().cloned().collect()).unwrap_or_default())
+        Format::Json => {
+            let mut de = serde_json::Deserializer::from_reader(reader);
+            let mut first = None;
+            let read = de.deserialize_seq(FirstOf(&mut first));
+            // Once the first record's keys are in, the rest of the file is not this probe's
+            // business: FirstOf stops there, with an error that is not one.
+            match (read, first) {
+                (_, Some(keys)) => Ok(keys),
+                (Ok(()), None) => Ok(Vec::new()),
+                (Err(e), None) => Err(json_error(&e, "the file")),
+            }
+        }
+        Format::Ndjson => {
+            for (n, line) in reader.lines().enumerate() {
+                let at = format!("line {}", n + 1);
+                let line = line.map_err(|e| ReadError::Malformed(format!("cannot read {at}: {e}")))?;
+                if !line.trim().is_empty() {
+                    let mut de = serde_json::Deserializer::from_str(&line);
+                    return Keys.deserialize(&mut de).map_err(|e| json_error(&e, &at));
+                }
+            }
+            Ok(Vec::new())
         }
     }
 }
@@ -118,11 +129,26 @@ fn csv_reader<R: std::io::Read>(settings: &Settings, reader: R) -> csv::Reader<R
     csv::ReaderBuilder::new().delimiter(settings.delimiter).has_headers(true).flexible(false).from_reader(reader)
 }
 
+/// A CSV error in words an admin can act on, naming the line.
 fn csv_error(e: &csv::Error) -> ReadError {
-    match e.position() {
-        Some(p) => ReadError::Malformed(format!("line {}: {e}", p.line())),
-        None => ReadError::Malformed(e.to_string()),
-    }
+    let message = match e.kind() {
+        csv::ErrorKind::UnequalLengths { pos, expected_len, len } => {
+            let line = pos.as_ref().map_or(0, csv::Position::line);
+            format!(
+                "line {line} has {len} fields where the header has {expected_len}: a wrong delimiter, a value \
+                 with the delimiter in it but no quotes, or a file cut off (truncated) mid-row"
+            )
+        }
+        csv::ErrorKind::Utf8 { pos, .. } => {
+            let line = pos.as_ref().map_or(0, csv::Position::line);
+            format!("line {line} is not UTF-8 text: export the file as UTF-8")
+        }
+        _ => match e.position() {
+            Some(p) => format!("line {}: {e}", p.line()),
+            None => e.to_string(),
+        },
+    };
+    ReadError::Malformed(message)
 }
 
 fn read_csv(
@@ -226,8 +252,8 @@ impl<'de> Visitor<'de> for EachRow<'_> {
     }
 }
 
-/// Reads the first record of the top-level array as a map, and skips the rest.
-struct FirstOf<'a>(&'a mut Option<serde_json::Map<String, serde_json::Value>>);
+/// Reads the keys of the first record of the top-level array, then stops reading.
+struct FirstOf<'a>(&'a mut Option<Vec<String>>);
 
 impl<'de> Visitor<'de> for FirstOf<'_> {
     type Value = ();
@@ -237,9 +263,41 @@ impl<'de> Visitor<'de> for FirstOf<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        *self.0 = seq.next_element()?;
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
+        *self.0 = seq.next_element_seed(Keys)?;
+        match self.0 {
+            // Stops serde_json here instead of reading (and checking) the whole file.
+            Some(_) => Err(de::Error::custom("the first record is all the columns probe reads")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The keys of one JSON record. Its values are skipped unread, as in [`RowSeed`]: the columns
+/// probe does not read a national id either.
+struct Keys;
+
+impl<'de> DeserializeSeed<'de> for Keys {
+    type Value = Vec<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Vec<String>, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Keys {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a record (a JSON object)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<IgnoredAny>()?;
+            keys.push(key);
+        }
+        Ok(keys)
     }
 }
 

@@ -50,11 +50,33 @@ fn a_missing_column_is_named_with_the_columns_the_file_has() {
 }
 
 #[test]
+fn the_check_names_the_missing_columns_and_the_ones_the_file_has() {
+    let (_dir, connector) = with_file("people.csv", "Id,State,Mail\n1,active,a@acme.example\n", SETTINGS);
+    let probes = common::check(&connector);
+    assert_eq!(probes.len(), 2, "no status check without the status column: {probes:?}");
+    assert!(probes[0].starts_with("file: ok "), "{probes:?}");
+    assert!(
+        probes[1]
+            .ends_with("mapped columns missing: status = \"Status\", email = \"Email\"; the file has: Id, State, Mail"),
+        "{probes:?}"
+    );
+}
+
+#[test]
 fn a_malformed_row_fails_the_listing_naming_its_line() {
     let csv = "Id,Status,Email\n1,active,a@acme.example\n2,active\n3,active,c@acme.example\n";
     let (kind, message) = failure("people.csv", csv, SETTINGS);
     assert_eq!(kind, ErrorKind::InvalidResponse);
-    assert!(message.contains("people.csv") && message.contains("line 3"), "{message}");
+    assert!(
+        message.contains("people.csv") && message.contains("line 3 has 2 fields where the header has 3"),
+        "{message}"
+    );
+
+    let latin1 = b"Id,Status,Email\n1,active,a@acme.example\n2,active,b\xe9@acme.example\n".to_vec();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("people.csv"), latin1).unwrap();
+    let e = common::list(&common::connect(SETTINGS, dir.path())).unwrap_err();
+    assert!(e.to_string().ends_with("line 3 is not UTF-8 text: export the file as UTF-8"), "{e}");
 
     let json = "[{\"Id\": 1, \"Status\": \"active\"}, {\"Id\": 2, \"Status\": \"act";
     let (kind, message) = failure("people.json", json, &SETTINGS.replace("people.csv", "people.json"));
@@ -71,10 +93,10 @@ fn a_row_without_a_source_id_fails_the_listing() {
     let csv = "Id,Status,Email\n1,active,a@acme.example\n ,active,b@acme.example\n";
     let (kind, message) = failure("people.csv", csv, SETTINGS);
     assert_eq!(kind, ErrorKind::InvalidResponse);
-    assert!(message.contains("line 3: no value in the source id column `Id`"), "{message}");
+    assert!(message.contains("line 3 has no value in the source id column `Id`"), "{message}");
     let json = "[{\"Id\": 1, \"Status\": \"active\"}, {\"Status\": \"active\"}]";
     let (_, message) = failure("people.json", json, &SETTINGS.replace("people.csv", "people.json"));
-    assert!(message.contains("record 2: no value in the source id column `Id`"), "{message}");
+    assert!(message.contains("record 2 has no value in the source id column `Id`"), "{message}");
 }
 
 #[test]
@@ -87,6 +109,35 @@ fn records_roster_cannot_make_sense_of_are_kept_as_unknown() {
         statuses,
         [("1", EmploymentStatus::Unknown, 1), ("2", EmploymentStatus::Unknown, 1), ("3", EmploymentStatus::Active, 0)]
     );
+}
+
+#[test]
+fn a_date_not_in_the_date_format_is_a_problem_of_the_person_who_is_kept() {
+    let settings = format!("date_format = \"%d.%m.%Y\"\n{SETTINGS}hire_date = \"Hired\"\n");
+    let csv = "Id,Status,Email,Hired\n1,active,a@acme.example,2019-02-01\n2,active,b@acme.example,01.02.2019\n";
+    let (_dir, connector) = with_file("people.csv", csv, &settings);
+    let users = common::list(&connector).unwrap();
+    assert_eq!(users.len(), 2, "nobody is dropped");
+    assert_eq!((users[0].status, users[0].hire_date), (EmploymentStatus::Active, None));
+    assert_eq!(users[0].problems, ["Hired `2019-02-01` is not a date in date_format `%d.%m.%Y`"]);
+    assert_eq!(users[1].hire_date, chrono::NaiveDate::from_ymd_opt(2019, 2, 1));
+    assert!(users[1].problems.is_empty(), "{:?}", users[1].problems);
+}
+
+#[test]
+fn a_byte_order_mark_and_windows_line_ends_are_read_as_spreadsheets_write_them() {
+    let csv = "\u{feff}Id,Status,Email\r\n1,active,a@acme.example\r\n2,Active ,b@acme.example\r\n";
+    let (_dir, connector) = with_file("people.csv", csv, SETTINGS);
+    let users = common::list(&connector).unwrap();
+    let read: Vec<_> = users.iter().map(|u| (u.source_id.as_str(), u.status, u.email.as_deref())).collect();
+    assert_eq!(
+        read,
+        [
+            ("1", EmploymentStatus::Active, Some("a@acme.example")),
+            ("2", EmploymentStatus::Active, Some("b@acme.example"))
+        ]
+    );
+    assert!(common::check(&connector).iter().all(|p| p.contains(": ok ")), "{:?}", common::check(&connector));
 }
 
 #[test]

@@ -3,6 +3,8 @@
 #![allow(dead_code, reason = "each test file uses its own part")]
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail the test by panicking")]
 
+pub(crate) mod export;
+
 use std::path::Path;
 
 use chrono::NaiveDate;
