@@ -65,6 +65,20 @@ fn hash(bytes: &[u8]) -> u64 {
     h.finish()
 }
 
+/// Why a body is not the page `expected` (`"a page of users"`), saying where but never quoting it:
+/// serde's own message can quote a value, and the body holds people's data. `what` names the call.
+pub fn not_a_page(what: &str, expected: &str, e: &serde_json::Error) -> ConnectorError {
+    let why = match e.classify() {
+        serde_json::error::Category::Eof => "truncated JSON: the answer ends early",
+        serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
+        serde_json::error::Category::Data => "JSON of an unexpected shape",
+    };
+    ConnectorError::new(
+        ErrorKind::InvalidResponse,
+        format!("{what}: the answer is not {expected} ({why} at line {} column {})", e.line(), e.column()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

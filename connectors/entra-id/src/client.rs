@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use reqwest::Url;
 use roster_core::http::{HttpClient, HttpFailure, HttpResponse};
-use roster_core::paging::PageGuard;
+use roster_core::paging::{self, PageGuard};
 use roster_core::{
     CheckReport, ConnectContext, Connector, ConnectorError, CredentialsError, ErrorKind, ListSummary, PageSink, Probe,
 };
@@ -163,18 +163,9 @@ impl Connector for EntraIdConnector {
     }
 }
 
-/// Why a body is not a page of users, saying where but never quoting it: serde's own message
-/// can quote a value, and the body holds people's data.
+/// Why a body is not a page of users: [`paging::not_a_page`].
 fn not_a_page(what: &str, e: &serde_json::Error) -> ConnectorError {
-    let why = match e.classify() {
-        serde_json::error::Category::Eof => "truncated JSON: the answer ends early",
-        serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
-        serde_json::error::Category::Data => "JSON of an unexpected shape",
-    };
-    ConnectorError::new(
-        ErrorKind::InvalidResponse,
-        format!("{what}: the answer is not a page of users ({why} at line {} column {})", e.line(), e.column()),
-    )
+    paging::not_a_page(what, "a page of users", e)
 }
 
 /// Turns a Microsoft Graph error answer into an error. Branches on the status and on

@@ -4,7 +4,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use roster_core::http::{HttpClient, HttpFailure, HttpResponse, ParseError};
-use roster_core::paging::PageGuard;
+use roster_core::paging::{self, PageGuard};
 use roster_core::{
     CheckReport, ConnectContext, Connector, ConnectorError, CredentialsError, ErrorKind, ListSummary, PageSink, Probe,
 };
@@ -177,18 +177,9 @@ impl Connector for GoogleWorkspaceConnector {
     }
 }
 
-/// Why a body is not a page of users, saying where but never quoting it: serde's own message
-/// can quote a value, and the body holds people's data.
+/// Why a body is not a page of users: [`paging::not_a_page`].
 fn not_a_page(what: &str, e: &serde_json::Error) -> ConnectorError {
-    let why = match e.classify() {
-        serde_json::error::Category::Eof => "truncated JSON: the answer ends early",
-        serde_json::error::Category::Syntax | serde_json::error::Category::Io => "invalid JSON",
-        serde_json::error::Category::Data => "JSON of an unexpected shape",
-    };
-    ConnectorError::new(
-        ErrorKind::InvalidResponse,
-        format!("{what}: the answer is not a page of users ({why} at line {} column {})", e.line(), e.column()),
-    )
+    paging::not_a_page(what, "a page of users", e)
 }
 
 /// The `parse_error` for a listing by `customer` or by `domain`: a 400 names the key in use.

@@ -176,21 +176,8 @@ impl UkgClient {
                 endpoint.parse_error(),
             )
             .await?;
-        let rows: Vec<T> = serde_json::from_slice(&response.body).map_err(|e| {
-            // serde's own message can quote the body, and the body holds PII: say only where.
-            ConnectorError::new(
-                ErrorKind::InvalidResponse,
-                format!(
-                    "{what}: the answer is not a JSON array of rows (invalid {} at line {} column {})",
-                    match e.classify() {
-                        serde_json::error::Category::Data => "content",
-                        _ => "JSON",
-                    },
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
+        let rows: Vec<T> = serde_json::from_slice(&response.body)
+            .map_err(|e| roster_core::paging::not_a_page(&what, "a JSON array of rows", &e))?;
         let last = match link_next(&response.headers) {
             // A `Link` header says itself whether a next page exists: an empty or short page that
             // names one is not the end (a page left empty, a tenant that serves fewer rows than
