@@ -6,6 +6,8 @@
 
 mod events;
 mod matching;
+#[cfg(test)]
+mod mode_tests;
 mod person;
 mod policy;
 #[cfg(test)]
