@@ -96,7 +96,7 @@ fn offboarding_gap(people: &[Person]) -> Vec<&Person> {
     people
         .iter()
         .filter(|p| p.lifecycle == Lifecycle::Past && p.status != Some(EmploymentStatus::PreHire))
-        .filter(|p| p.records.iter().any(|r| r.connection != "ukg" && r.status == EmploymentStatus::Active))
+        .filter(|p| p.records.iter().any(|r| &*r.connection != "ukg" && r.status == EmploymentStatus::Active))
         .collect()
 }
 
@@ -126,8 +126,8 @@ fn findings(people: &[Person]) -> String {
         let accounts: Vec<&str> = p
             .records
             .iter()
-            .filter(|r| r.connection != "ukg" && r.status == EmploymentStatus::Active)
-            .map(|r| r.connection.as_str())
+            .filter(|r| &*r.connection != "ukg" && r.status == EmploymentStatus::Active)
+            .map(|r| &*r.connection)
             .collect();
         let _ = writeln!(out, "  {:<40} active in {}", p.email.as_deref().unwrap_or("(no email)"), accounts.join(", "));
     }
@@ -142,7 +142,7 @@ fn findings(people: &[Person]) -> String {
         orphans.len()
     );
     for p in orphans.iter().take(5) {
-        let conns: Vec<&str> = p.records.iter().map(|r| r.connection.as_str()).collect();
+        let conns: Vec<&str> = p.records.iter().map(|r| &*r.connection).collect();
         let _ = writeln!(out, "  {:<40} in {}", p.email.as_deref().unwrap_or(&p.key), conns.join(", "));
     }
     let renamed: Vec<&Person> = people.iter().filter(|p| p.aliases.iter().any(|a| a.contains("-old@"))).collect();

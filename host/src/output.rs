@@ -93,7 +93,7 @@ pub fn csv_row(p: &Person) -> [String; 13] {
         s(&p.manager),
         p.status.map(|x| x.as_str().to_owned()).unwrap_or_default(),
         p.lifecycle.as_str().to_owned(),
-        s(&p.decided_by),
+        p.decided_by.as_deref().unwrap_or_default().to_owned(),
         p.records
             .iter()
             .map(|r| format!("{}:{}:{}", r.connection, r.source_id, r.status))
@@ -116,7 +116,7 @@ pub fn table_row(p: &Person) -> Vec<String> {
         s(&p.department),
         p.status.map(|x| x.as_str().to_owned()).unwrap_or_default(),
         p.lifecycle.as_str().to_owned(),
-        s(&p.decided_by),
+        p.decided_by.as_deref().unwrap_or_default().to_owned(),
     ]
 }
 

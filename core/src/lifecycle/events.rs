@@ -111,7 +111,7 @@ pub fn diff(before: &[Person], after: &[Person]) -> Vec<Event> {
                 kind,
                 person: p.key.clone(),
                 email: p.email.clone(),
-                decided_by: p.decided_by.clone(),
+                decided_by: p.decided_by.as_deref().map(str::to_owned),
                 before: PersonState::of(was),
                 after: PersonState::of(Some(p)),
             });

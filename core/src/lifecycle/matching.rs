@@ -6,8 +6,8 @@
 //! connection (a shared placeholder employee id like `0` would otherwise make one giant person).
 //! Records are processed in a canonical order, so the result does not depend on input order.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::borrow::Cow;
+use std::hash::{BuildHasher, Hash};
 
 use super::policy::MatchKey;
 use crate::model::SourceUser;
@@ -21,26 +21,49 @@ pub struct Rec<'a> {
     pub user: &'a SourceUser,
 }
 
-impl Rec<'_> {
+impl<'a> Rec<'a> {
     /// Who this record is within its own connection: the source's person id, else the record.
-    fn identity(&self) -> (usize, &str) {
+    fn identity(&self) -> (usize, &'a str) {
         (self.conn, self.user.person_id.as_deref().unwrap_or(&self.user.source_id))
     }
 }
 
-struct Groups<'a> {
+/// Union-find over records, each group also a circular list of its members (`next`), so that
+/// the guard can walk two groups without any list being allocated.
+struct Groups<'r, 'a> {
+    records: &'r [Rec<'a>],
     parent: Vec<usize>,
-    /// Per root: the distinct (connection, identity) pairs of its members.
-    idents: Vec<Vec<(usize, &'a str)>>,
+    next: Vec<usize>,
+    size: Vec<usize>,
 }
 
-impl Groups<'_> {
+impl<'r, 'a> Groups<'r, 'a> {
+    fn new(records: &'r [Rec<'a>]) -> Self {
+        Self {
+            records,
+            parent: (0..records.len()).collect(),
+            next: (0..records.len()).collect(),
+            size: vec![1; records.len()],
+        }
+    }
+
     fn find(&mut self, mut i: usize) -> usize {
         while self.parent[i] != i {
             self.parent[i] = self.parent[self.parent[i]];
             i = self.parent[i];
         }
         i
+    }
+
+    /// The members of the group `i` is in, starting with `i`.
+    fn members(&self, i: usize) -> impl Iterator<Item = usize> + '_ {
+        let mut at = Some(i);
+        std::iter::from_fn(move || {
+            let here = at?;
+            let next = self.next[here];
+            at = (next != i).then_some(next);
+            Some(here)
+        })
     }
 
     /// Merges the groups of `a` and `b` unless they hold different people of one connection.
@@ -50,85 +73,141 @@ impl Groups<'_> {
             return true;
         }
         if guarded {
-            let conflict =
-                self.idents[ra].iter().any(|(ca, ia)| self.idents[rb].iter().any(|(cb, ib)| ca == cb && ia != ib));
+            let conflict = self.members(ra).any(|x| {
+                let (cx, ix) = self.records[x].identity();
+                self.members(rb).any(|y| {
+                    let (cy, iy) = self.records[y].identity();
+                    cx == cy && ix != iy
+                })
+            });
             if conflict {
                 return false;
             }
         }
-        let (keep, gone) = if self.idents[ra].len() >= self.idents[rb].len() { (ra, rb) } else { (rb, ra) };
-        let moved = std::mem::take(&mut self.idents[gone]);
-        for id in moved {
-            if !self.idents[keep].contains(&id) {
-                self.idents[keep].push(id);
-            }
-        }
+        let (keep, gone) = if self.size[ra] >= self.size[rb] { (ra, rb) } else { (rb, ra) };
         self.parent[gone] = keep;
+        self.size[keep] += self.size[gone];
+        // Splicing two circular lists is swapping one successor of each.
+        self.next.swap(keep, gone);
         true
+    }
+
+    /// The groups, each sorted, ordered by their first member.
+    fn into_groups(self) -> Vec<Vec<usize>> {
+        let mut placed = vec![false; self.records.len()];
+        let mut out = Vec::new();
+        for i in 0..self.records.len() {
+            if placed[i] {
+                continue;
+            }
+            // `i` is the first member of its group: every smaller one was placed already.
+            let mut group: Vec<usize> = self.members(i).collect();
+            group.sort_unstable();
+            for &m in &group {
+                placed[m] = true;
+            }
+            out.push(group);
+        }
+        out
+    }
+}
+
+/// A matching key as compared: trimmed and lowercase; `None` when blank. Borrowed when the value
+/// is already in that form, which is most of them: a million records then cost no allocation.
+pub(super) fn normalise(value: &str) -> Option<Cow<'_, str>> {
+    let t = trim(value);
+    if t.is_empty() {
+        None
+    } else if t.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        Some(Cow::Owned(t.to_lowercase()))
+    } else {
+        Some(Cow::Borrowed(t))
+    }
+}
+
+/// `value` without leading and trailing whitespace. Most values start and end with a visible
+/// ASCII character, which no Unicode whitespace is: those are returned without scanning.
+pub(super) fn trim(value: &str) -> &str {
+    match (value.as_bytes().first(), value.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => value,
+        _ => value.trim(),
     }
 }
 
 /// The normalised matching keys of one kind for a record.
-pub fn keys(user: &SourceUser, kind: MatchKey) -> Vec<String> {
-    let norm = |s: &str| {
-        let t = s.trim();
-        (!t.is_empty()).then(|| t.to_lowercase())
+pub fn keys(user: &SourceUser, kind: MatchKey) -> impl Iterator<Item = Cow<'_, str>> {
+    let (emails, employee_id) = match kind {
+        MatchKey::Email => (Some(user.emails()), None),
+        MatchKey::EmployeeId => (None, user.employee_id.as_deref()),
     };
-    match kind {
-        MatchKey::Email => user.emails().filter_map(norm).collect(),
-        MatchKey::EmployeeId => user.employee_id.as_deref().and_then(norm).into_iter().collect(),
-    }
+    emails.into_iter().flatten().chain(employee_id).filter_map(normalise)
 }
 
 /// Groups `records` into people. Returns groups of indices into `records`, each group sorted and
 /// the groups ordered by their first member; `records` should be in canonical order (by
 /// connection, then source id) for the result to be independent of how sources listed them.
 pub fn match_records(records: &[Rec<'_>], match_on: &[MatchKey]) -> Vec<Vec<usize>> {
-    let mut groups =
-        Groups { parent: (0..records.len()).collect(), idents: records.iter().map(|r| vec![r.identity()]).collect() };
-
+    let mut groups = Groups::new(records);
     // Records the source itself ties together (one person, several companies).
-    let mut by_identity: HashMap<(usize, &str), usize> = HashMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if r.user.person_id.is_some() {
-            match by_identity.entry(r.identity()) {
-                Entry::Occupied(e) => {
-                    groups.union(*e.get(), i, false);
-                }
-                Entry::Vacant(e) => {
-                    e.insert(i);
-                }
-            }
-        }
+    for (i, _, first) in shared_keys(records, |r| r.user.person_id.is_some().then_some(r.identity()).into_iter()) {
+        groups.union(first, i, false);
     }
-
     for &kind in match_on {
-        let mut first_with: HashMap<String, usize> = HashMap::new();
-        for (i, r) in records.iter().enumerate() {
-            for key in keys(r.user, kind) {
-                match first_with.entry(key) {
-                    Entry::Occupied(e) => {
-                        groups.union(*e.get(), i, true);
-                    }
-                    Entry::Vacant(e) => {
-                        e.insert(i);
-                    }
-                }
-            }
+        for (i, _, first) in shared_keys(records, |r| keys(r.user, kind)) {
+            groups.union(first, i, true);
         }
     }
+    groups.into_groups()
+}
 
-    let mut by_root: HashMap<usize, usize> = HashMap::new();
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    for i in 0..records.len() {
-        let root = groups.find(i);
-        let slot = *by_root.entry(root).or_insert_with(|| {
-            out.push(Vec::new());
-            out.len() - 1
-        });
-        out[slot].push(i);
+/// Two independently and randomly seeded hashers as one 128-bit hash. Equal hashes are taken as
+/// equal keys: for the ten million keys of the largest tenants, two different keys collide with
+/// a probability below 10^-24, and as the seeds change with every run, nobody can choose
+/// addresses that collide. Comparing hashes instead of keys spares a cache miss or two per
+/// comparison (the key's bytes live elsewhere), which is most of matching's time at a million
+/// records.
+pub(super) struct Hash128 {
+    high: foldhash::quality::RandomState,
+    low: foldhash::quality::RandomState,
+}
+
+impl Hash128 {
+    pub(super) fn new() -> Self {
+        Self { high: foldhash::quality::RandomState::default(), low: foldhash::quality::RandomState::default() }
     }
-    out
+
+    pub(super) fn hash(&self, key: &impl Hash) -> u128 {
+        (u128::from(self.high.hash_one(key)) << 64) | u128::from(self.low.hash_one(key))
+    }
+}
+
+/// Every record that has a key an earlier record has, as `(record, the key's place among the
+/// record's keys, the first record with the key)`, in the order of records and then of their
+/// keys: the order in which merging them one by one gives the same groups as walking the records
+/// with a map from each key to its first record.
+///
+/// A map from keys to records costs a cache miss or two per record at a million records (and so
+/// does reading a key again to compare it). Instead, every key is hashed ([`Hash128`]) in one
+/// pass over the records, in memory order, and the hashes are sorted: records that share a key
+/// are neighbours.
+fn shared_keys<'a, K, I>(records: &[Rec<'a>], keys_of: impl Fn(&Rec<'a>) -> I) -> Vec<(usize, usize, usize)>
+where
+    K: Hash,
+    I: Iterator<Item = K>,
+{
+    let hasher = Hash128::new();
+    let mut hashed: Vec<(u128, usize, usize)> = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        hashed.extend(keys_of(r).enumerate().map(|(pos, key)| (hasher.hash(&key), i, pos)));
+    }
+    hashed.sort_unstable();
+    let mut shared = Vec::new();
+    for run in hashed.chunk_by(|a, b| a.0 == b.0) {
+        let first = run[0].1;
+        shared.extend(run[1..].iter().map(|&(_, i, pos)| (i, pos, first)));
+    }
+    shared.sort_unstable();
+    shared
 }
 
 #[cfg(test)]

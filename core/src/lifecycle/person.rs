@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -9,11 +10,15 @@ use serde::{Deserialize, Serialize};
 use super::policy::Attribute;
 use crate::model::{EmploymentStatus, Lifecycle};
 
+/// A connection's name as people carry it: shared by every record, verdict and provenance entry
+/// that names the connection, where a million people would otherwise hold millions of copies.
+pub type Name = Arc<str>;
+
 /// One source record of a person, as output lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonRecord {
     /// Connection name.
-    pub connection: String,
+    pub connection: Name,
     /// The record's id in that source.
     pub source_id: String,
     /// Its mapped status.
@@ -96,12 +101,12 @@ pub enum Outcome {
     /// A higher-ranked source of truth decided (`precedence`, or `any-active` once one is active).
     Outranked {
         /// The connection that decided.
-        by: String,
+        by: Name,
     },
     /// `any-active`: it ranks higher, but does not have them active, so a lower source decided.
     NotActive {
         /// The connection that decided.
-        by: String,
+        by: Name,
     },
     /// It has nothing to say about them.
     Silent,
@@ -113,7 +118,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
     /// Connection name.
-    pub connection: String,
+    pub connection: Name,
     /// Its rank among the sources of truth, 1 first.
     pub rank: usize,
     /// What it said.
@@ -185,7 +190,7 @@ pub struct Person {
     /// What the policy makes of them.
     pub lifecycle: Lifecycle,
     /// The connection whose say decided the lifecycle.
-    pub decided_by: Option<String>,
+    pub decided_by: Option<Name>,
     /// Why.
     pub rule: Rule,
     /// What each source of truth said, in rank order, and what came of it.
@@ -194,11 +199,11 @@ pub struct Person {
     /// Needs a person to look at it (an unmapped status, a mapping problem).
     pub review: bool,
     /// Which connection each attribute came from.
-    pub provenance: BTreeMap<Attribute, String>,
+    pub provenance: BTreeMap<Attribute, Name>,
     /// Current source records.
     pub records: Vec<PersonRecord>,
     /// Connections whose complete snapshots have listed them at some point.
-    pub seen_in: BTreeSet<String>,
+    pub seen_in: BTreeSet<Name>,
     /// Whether they have ever been current (a return is `rejoined`, not `joined`).
     pub was_current: bool,
 }

@@ -114,7 +114,7 @@ proptest! {
     #[test]
     fn every_record_belongs_to_exactly_one_person(snaps in snapshots(), policy in policy()) {
         let people = run(&snaps, &policy, &[]);
-        let mut owned: Vec<(String, String)> = people.iter().flat_map(|p| p.records.iter().map(|r| (r.connection.clone(), r.source_id.clone()))).collect();
+        let mut owned: Vec<(String, String)> = people.iter().flat_map(|p| p.records.iter().map(|r| (r.connection.to_string(), r.source_id.clone()))).collect();
         let total = owned.len();
         owned.sort();
         owned.dedup();
@@ -140,12 +140,12 @@ proptest! {
             if p.lifecycle == Lifecycle::Current {
                 let decider = p.decided_by.as_deref().expect("a current person has a deciding source");
                 prop_assert!(policy.sources.iter().any(|s| s == decider));
-                let says_employed = p.records.iter().any(|r| r.connection == decider
+                let says_employed = p.records.iter().any(|r| *r.connection == *decider
                     && (r.status == EmploymentStatus::Active || (r.status == EmploymentStatus::OnLeave && policy.on_leave == OnLeave::Current)));
                 prop_assert!(says_employed, "current without an active record in {}: {:?}", decider, p);
             }
             if let Some(d) = &p.decided_by {
-                prop_assert!(policy.sources.contains(d), "decided by a source that is not a source of truth");
+                prop_assert!(policy.sources.iter().any(|s| **s == **d), "decided by a source that is not a source of truth");
             }
         }
     }
@@ -159,15 +159,15 @@ fn counts_as_current(policy: &Policy, status: EmploymentStatus) -> bool {
 /// The trace has one verdict per source of truth in rank order, each saying what the person's
 /// records and history say, and `decided_by` is the one verdict that decided.
 fn trace_agrees(p: &Person, policy: &Policy, present: [bool; 3]) -> Result<(), TestCaseError> {
-    let names: Vec<&str> = p.trace.iter().map(|v| v.connection.as_str()).collect();
+    let names: Vec<&str> = p.trace.iter().map(|v| &*v.connection).collect();
     prop_assert_eq!(names, policy.sources.iter().map(String::as_str).collect::<Vec<_>>());
     let winners: Vec<usize> = (0..p.trace.len()).filter(|&i| p.trace[i].outcome == Outcome::Decided).collect();
     prop_assert!(winners.len() <= 1, "two verdicts decided: {:?}", p.trace);
     let decider = winners.first().copied();
-    prop_assert_eq!(p.decided_by.as_deref(), decider.map(|i| p.trace[i].connection.as_str()), "{:?}", p);
+    prop_assert_eq!(p.decided_by.as_deref(), decider.map(|i| &*p.trace[i].connection), "{:?}", p);
     for (i, v) in p.trace.iter().enumerate() {
         prop_assert_eq!(v.rank, i + 1);
-        let has_snapshot = CONNS.iter().zip(present).any(|(c, here)| here && *c == v.connection);
+        let has_snapshot = CONNS.iter().zip(present).any(|(c, here)| here && **c == *v.connection);
         let best = p
             .records
             .iter()

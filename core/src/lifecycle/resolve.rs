@@ -1,10 +1,18 @@
 //! The resolver: snapshots and a policy in, people out. Pure and synchronous.
+//!
+//! Built for a million people a source: records are borrowed from the snapshots, never copied
+//! until they become a person's own fields; matching keys are borrowed when they are already
+//! lowercase; connection names are shared ([`Name`]) by every record, verdict and provenance
+//! entry; and the people are built on every core (groups are independent once each has found
+//! the prior person it continues).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use super::matching::{Rec, keys, match_records};
-use super::person::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
+use super::matching::{Hash128, Rec, keys, match_records, normalise, trim};
+use super::person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
+use super::{HashMap, new_map};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
 
 /// One connection's latest complete snapshot.
@@ -24,50 +32,45 @@ pub struct Snapshot<'a> {
 /// status cannot be read. People who vanished from every snapshot are kept as `past` when a
 /// source of truth they were seen in no longer lists them, and dropped otherwise.
 pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) -> Vec<Person> {
-    let conns: Vec<&str> = snapshots.iter().map(|s| s.connection).collect();
-    let mut records: Vec<Rec<'_>> =
-        snapshots.iter().enumerate().flat_map(|(conn, s)| s.users.iter().map(move |user| Rec { conn, user })).collect();
-    records.sort_by(|a, b| (a.conn, &a.user.source_id).cmp(&(b.conn, &b.user.source_id)));
+    let names: Vec<Name> = snapshots.iter().map(|s| Name::from(s.connection)).collect();
+    let records = canonical_records(snapshots);
     let groups = match_records(&records, &policy.match_on);
 
-    let ctx = Ctx::new(&conns, policy, &records);
-    let prior_index = PriorIndex::new(prior, policy);
+    let ctx = Ctx::new(&names, policy, &records);
     // First every group finds the prior person it continues, so that continuing people keep their
     // keys whatever order the groups come in; then new people get keys nobody had.
     let mut claimed = vec![false; prior.len()];
-    let continues: Vec<Option<usize>> = groups
-        .iter()
-        .map(|group| {
-            let recs: Vec<Rec<'_>> = group.iter().map(|&i| records[i]).collect();
-            let found = prior_index.find(&conns, &recs, &claimed);
-            if let Some(i) = found {
-                claimed[i] = true;
-            }
-            found
-        })
-        .collect();
-    let reserved: HashSet<&str> = prior.iter().map(|p| p.key.as_str()).collect();
-    let mut keys_used: HashSet<String> = HashSet::with_capacity(groups.len());
-    let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
-    for (group, found) in groups.iter().zip(continues) {
-        let recs: Vec<Rec<'_>> = group.iter().map(|&i| records[i]).collect();
-        let mut person = ctx.person(&recs, found.map(|i| &prior[i]));
-        if found.is_none() {
-            person.key = fresh_key(&format!("{}:{}", conns[recs[0].conn], recs[0].user.source_id), |k| {
-                reserved.contains(k) || keys_used.contains(k)
-            });
-        }
-        keys_used.insert(person.key.clone());
-        out.push(person);
-    }
+    let continues: Vec<Option<usize>> = if prior.is_empty() {
+        vec![None; groups.len()]
+    } else {
+        let prior_index = PriorIndex::new(prior, policy, &names);
+        let mut recs: Vec<Rec<'_>> = Vec::new();
+        groups
+            .iter()
+            .map(|group| {
+                recs.clear();
+                recs.extend(group.iter().map(|&i| records[i]));
+                let found = prior_index.find(&recs, &claimed);
+                if let Some(i) = found {
+                    claimed[i] = true;
+                }
+                found
+            })
+            .collect()
+    };
+
+    let mut out = build_people(&ctx, &records, &groups, &continues, prior);
+    drop(groups);
+    settle_keys(&mut out, &continues, prior);
 
     // People no snapshot lists any more.
-    let present: HashSet<&str> = conns.iter().copied().collect();
+    let present: HashSet<&str> = snapshots.iter().map(|s| s.connection).collect();
     for (i, p) in prior.iter().enumerate() {
-        if claimed[i] || keys_used.contains(&p.key) {
+        if claimed[i] {
             continue;
         }
-        let absent_from_truth = policy.sources.iter().any(|s| p.seen_in.contains(s) && present.contains(s.as_str()));
+        let absent_from_truth =
+            policy.sources.iter().any(|s| p.seen_in.contains(s.as_str()) && present.contains(s.as_str()));
         if absent_from_truth {
             out.push(ctx.tombstone(p));
         }
@@ -75,12 +78,90 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
     out
 }
 
-/// `base`, or `base#2`, `base#3`, ... when taken: a new person never takes the key of someone
-/// known before (that key would carry their history over).
-fn fresh_key(base: &str, taken: impl Fn(&str) -> bool) -> String {
-    if !taken(base) {
-        return base.to_owned();
+/// Every record of every snapshot, by connection, then source id. Snapshots read from the store
+/// are in that order already and are not sorted again.
+fn canonical_records<'a>(snapshots: &[Snapshot<'a>]) -> Vec<Rec<'a>> {
+    let mut records = Vec::with_capacity(snapshots.iter().map(|s| s.users.len()).sum());
+    for (conn, s) in snapshots.iter().enumerate() {
+        let start = records.len();
+        records.extend(s.users.iter().map(|user| Rec { conn, user }));
+        let own = &mut records[start..];
+        if !own.is_sorted_by(|a, b| a.user.source_id <= b.user.source_id) {
+            own.sort_by(|a, b| a.user.source_id.cmp(&b.user.source_id));
+        }
     }
+    records
+}
+
+/// Below this many groups, people are built on one thread: starting another costs more.
+const PARALLEL_FROM: usize = 20_000;
+
+/// Builds the person of every group, on every available core. New people get the key of their
+/// first record for now ([`settle_keys`] makes it unique).
+fn build_people(
+    ctx: &Ctx<'_>,
+    records: &[Rec<'_>],
+    groups: &[Vec<usize>],
+    continues: &[Option<usize>],
+    prior: &[Person],
+) -> Vec<Person> {
+    let build = |groups: &[Vec<usize>], continues: &[Option<usize>]| -> Vec<Person> {
+        let mut recs: Vec<Rec<'_>> = Vec::new();
+        groups
+            .iter()
+            .zip(continues)
+            .map(|(group, found)| {
+                recs.clear();
+                recs.extend(group.iter().map(|&i| records[i]));
+                ctx.person(&recs, found.map(|i| &prior[i]))
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
+    if threads < 2 || groups.len() < PARALLEL_FROM {
+        return build(groups, continues);
+    }
+    let chunk = groups.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> =
+            groups.chunks(chunk).zip(continues.chunks(chunk)).map(|(g, c)| scope.spawn(move || build(g, c))).collect();
+        let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
+        for worker in workers {
+            // A panic in a worker is a bug in the resolver: it goes on as this thread's own.
+            out.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        }
+        out
+    })
+}
+
+/// Makes new people's keys unique: a new person keeps the `connection:source_id` of their first
+/// record unless that was a key known before (it would carry someone's history over) or an
+/// earlier person of this resolution has it; then `#2`, `#3`, ... is appended. Continuing people
+/// keep their prior keys, which are unique already.
+fn settle_keys(people: &mut [Person], continues: &[Option<usize>], prior: &[Person]) {
+    let reserved: HashSet<&str> = prior.iter().map(|p| p.key.as_str()).collect();
+    let mut used: HashSet<&str> = HashSet::with_capacity(people.len());
+    let mut clashing = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        let is_new = continues.get(i).is_some_and(Option::is_none);
+        if (is_new && reserved.contains(p.key.as_str())) || !used.insert(p.key.as_str()) {
+            clashing.push(i);
+        }
+    }
+    if clashing.is_empty() {
+        return;
+    }
+    // Rare (a split person, a source listing one id twice): owned keys from here on.
+    let mut taken: HashSet<String> = used.into_iter().chain(reserved).map(str::to_owned).collect();
+    for i in clashing {
+        let key = fresh_key(&people[i].key, |k| taken.contains(k));
+        taken.insert(key.clone());
+        people[i].key = key;
+    }
+}
+
+/// `base#2`, `base#3`, ...: the first that is not taken.
+fn fresh_key(base: &str, taken: impl Fn(&str) -> bool) -> String {
     // At most one candidate per known key can be taken, so the search ends.
     let mut n = 2_u64;
     loop {
@@ -92,104 +173,162 @@ fn fresh_key(base: &str, taken: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// A person's records by connection, each connection's best employment status first.
+#[derive(Default)]
+struct ByConn<'u> {
+    recs: Vec<Rec<'u>>,
+}
+
+impl<'u> ByConn<'u> {
+    fn new(recs: &[Rec<'u>]) -> Self {
+        let mut recs = recs.to_vec();
+        // Stable: records of one status keep their canonical order.
+        recs.sort_by_key(|r| (r.conn, Reverse(r.user.status.employment_rank())));
+        Self { recs }
+    }
+
+    /// The records of connection `c`, best status first; empty when it has none.
+    fn get(&self, c: usize) -> &[Rec<'u>] {
+        let start = self.recs.partition_point(|r| r.conn < c);
+        let end = start + self.recs[start..].partition_point(|r| r.conn == c);
+        &self.recs[start..end]
+    }
+
+    /// The connections with a record, each once.
+    fn conns(&self) -> impl Iterator<Item = usize> + '_ {
+        self.recs.iter().enumerate().filter(|(i, r)| *i == 0 || self.recs[i - 1].conn != r.conn).map(|(_, r)| r.conn)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+}
+
+/// A trimmed value, `None` when blank.
+fn nonempty(value: Option<&str>) -> Option<&str> {
+    value.map(trim).filter(|v| !v.is_empty())
+}
+
 struct Ctx<'a> {
-    conns: &'a [&'a str],
+    names: &'a [Name],
     policy: &'a Policy,
-    /// Attribute precedence as connection indices, for every attribute.
-    attr_order: BTreeMap<Attribute, Vec<usize>>,
+    /// The sources of truth in rank order: their names and the index of their snapshot, if any.
+    sources: Vec<(Name, Option<usize>)>,
+    /// Attribute precedence as connection indices, for every attribute (by its place in
+    /// [`Attribute::ALL`]).
+    attr_order: Vec<Vec<usize>>,
     /// Email of every record, to turn a manager's source id into an address.
     email_of: HashMap<(usize, &'a str), &'a str>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(conns: &'a [&'a str], policy: &'a Policy, records: &[Rec<'a>]) -> Self {
-        let idx = |name: &str| conns.iter().position(|c| *c == name);
+    fn new(names: &'a [Name], policy: &'a Policy, records: &[Rec<'a>]) -> Self {
+        let idx = |name: &str| names.iter().position(|c| &**c == name);
         let attr_order = Attribute::ALL
             .iter()
-            .map(|&a| {
-                let listed = policy.attributes.get(&a).unwrap_or(&policy.sources);
+            .map(|a| {
+                let listed = policy.attributes.get(a).unwrap_or(&policy.sources);
                 let mut order: Vec<usize> = listed.iter().filter_map(|n| idx(n)).collect();
                 for s in &policy.sources {
                     if let Some(i) = idx(s).filter(|i| !order.contains(i)) {
                         order.push(i);
                     }
                 }
-                order.extend((0..conns.len()).filter(|i| !order.contains(i)).collect::<Vec<_>>());
-                (a, order)
+                order.extend((0..names.len()).filter(|i| !order.contains(i)).collect::<Vec<_>>());
+                order
+            })
+            .collect();
+        let sources = policy
+            .sources
+            .iter()
+            .map(|s| match idx(s) {
+                Some(c) => (names[c].clone(), Some(c)),
+                None => (Name::from(s.as_str()), None),
             })
             .collect();
         let needs_managers = records.iter().any(|r| matches!(r.user.manager, Some(ManagerRef::SourceId(_))));
         let email_of = if needs_managers {
-            records
-                .iter()
-                .filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?)))
-                .collect()
+            let mut map = new_map(records.len());
+            map.extend(
+                records.iter().filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))),
+            );
+            map
         } else {
-            HashMap::new()
+            new_map(0)
         };
-        Self { conns, policy, attr_order, email_of }
+        Self { names, policy, sources, attr_order, email_of }
+    }
+
+    fn order(&self, a: Attribute) -> &[usize] {
+        let i = Attribute::ALL.iter().position(|x| *x == a).unwrap_or_default();
+        &self.attr_order[i]
+    }
+
+    /// The value of attribute `a`: the first nonblank one in attribute precedence, and the
+    /// connection it came from (recorded in `provenance`).
+    fn attribute(
+        &self,
+        by_conn: &ByConn<'_>,
+        a: Attribute,
+        get: fn(&SourceUser) -> Option<&str>,
+        provenance: &mut BTreeMap<Attribute, Name>,
+    ) -> Option<String> {
+        let (value, c) = self
+            .order(a)
+            .iter()
+            .find_map(|&c| by_conn.get(c).iter().find_map(|r| nonempty(get(r.user))).map(|v| (v, c)))?;
+        provenance.insert(a, self.names[c].clone());
+        Some(value.to_owned())
     }
 
     fn person(&self, recs: &[Rec<'a>], prior: Option<&Person>) -> Person {
-        // The records of each connection, best employment status first.
-        let mut by_conn: BTreeMap<usize, Vec<&SourceUser>> = BTreeMap::new();
-        for r in recs {
-            by_conn.entry(r.conn).or_default().push(r.user);
-        }
-        for users in by_conn.values_mut() {
-            users.sort_by_key(|u| std::cmp::Reverse(u.status.employment_rank()));
-        }
+        let by_conn = ByConn::new(recs);
+        let mut seen_in: BTreeSet<Name> = prior.map(|p| p.seen_in.clone()).unwrap_or_default();
+        seen_in.extend(by_conn.conns().map(|c| self.names[c].clone()));
 
-        let mut seen_in: BTreeSet<String> = prior.map(|p| p.seen_in.clone()).unwrap_or_default();
-        seen_in.extend(by_conn.keys().map(|&c| self.conns[c].to_owned()));
-
-        let attr = |a: Attribute, get: &dyn Fn(&SourceUser) -> Option<String>| -> Option<(String, usize)> {
-            self.attr_order[&a].iter().find_map(|c| by_conn.get(c)?.iter().find_map(|u| get(u)).map(|v| (v, *c)))
-        };
-        let nonempty = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
         let mut provenance = BTreeMap::new();
-        let mut take = |a: Attribute, get: &dyn Fn(&SourceUser) -> Option<String>| {
-            attr(a, get).map(|(v, c)| {
-                provenance.insert(a, self.conns[c].to_owned());
-                v
-            })
-        };
-        let email = take(Attribute::Email, &|u| nonempty(&u.email));
-        let employee_id = take(Attribute::EmployeeId, &|u| nonempty(&u.employee_id));
-        let first_name = take(Attribute::FirstName, &|u| nonempty(&u.first_name));
-        let last_name = take(Attribute::LastName, &|u| nonempty(&u.last_name));
-        let display_name = take(Attribute::DisplayName, &|u| nonempty(&u.display_name));
-        let role = take(Attribute::Role, &|u| nonempty(&u.role));
-        let department = take(Attribute::Department, &|u| nonempty(&u.department));
-        let manager = attr(Attribute::Manager, &|u| u.manager.is_some().then(String::new)).and_then(|(_, c)| {
-            let m = by_conn[&c].iter().find_map(|u| u.manager.as_ref())?;
-            provenance.insert(Attribute::Manager, self.conns[c].to_owned());
-            Some(match m {
-                ManagerRef::Email(e) => e.clone(),
-                ManagerRef::SourceId(id) => {
-                    self.email_of.get(&(c, id.as_str())).map_or_else(|| id.clone(), |e| (*e).to_owned())
-                }
-            })
-        });
-
-        let mut aliases: Vec<String> = Vec::new();
-        let mut seen: HashSet<String> = email.iter().map(|e| e.to_lowercase()).collect();
-        for users in by_conn.values() {
-            for u in users {
-                for e in u.emails() {
-                    let e = e.trim();
-                    if !e.is_empty() && seen.insert(e.to_lowercase()) {
-                        aliases.push(e.to_owned());
+        let mut take = |a, get| self.attribute(&by_conn, a, get, &mut provenance);
+        let email = take(Attribute::Email, |u| u.email.as_deref());
+        let employee_id = take(Attribute::EmployeeId, |u| u.employee_id.as_deref());
+        let first_name = take(Attribute::FirstName, |u| u.first_name.as_deref());
+        let last_name = take(Attribute::LastName, |u| u.last_name.as_deref());
+        let display_name = take(Attribute::DisplayName, |u| u.display_name.as_deref());
+        let role = take(Attribute::Role, |u| u.role.as_deref());
+        let department = take(Attribute::Department, |u| u.department.as_deref());
+        let manager = self
+            .order(Attribute::Manager)
+            .iter()
+            .find_map(|&c| by_conn.get(c).iter().find_map(|r| r.user.manager.as_ref()).map(|m| (m, c)))
+            .map(|(m, c)| {
+                provenance.insert(Attribute::Manager, self.names[c].clone());
+                match m {
+                    ManagerRef::Email(e) => e.clone(),
+                    ManagerRef::SourceId(id) => {
+                        self.email_of.get(&(c, id.as_str())).map_or_else(|| id.clone(), |e| (*e).to_owned())
                     }
+                }
+            });
+
+        // Every other address, once whatever its case, in the order of the records.
+        let mut seen: Vec<_> = email.as_deref().and_then(normalise).into_iter().collect();
+        let mut aliases: Vec<String> = Vec::new();
+        for r in &by_conn.recs {
+            for e in r.user.emails() {
+                if let Some(norm) = normalise(e).filter(|n| !seen.contains(n)) {
+                    seen.push(norm);
+                    aliases.push(trim(e).to_owned());
                 }
             }
         }
-        aliases.sort_by_key(|a| a.to_lowercase());
+        drop(seen);
+        if aliases.len() > 1 {
+            aliases.sort_by_cached_key(|a| a.to_lowercase());
+        }
 
         let records: Vec<PersonRecord> = recs
             .iter()
             .map(|r| PersonRecord {
-                connection: self.conns[r.conn].to_owned(),
+                connection: self.names[r.conn].clone(),
                 source_id: r.user.source_id.clone(),
                 status: r.user.status,
                 raw_status: r.user.raw_status.clone(),
@@ -200,12 +339,13 @@ impl<'a> Ctx<'a> {
             email.iter().map(String::as_str).chain(aliases.iter().map(String::as_str)).collect();
         let all_guest = recs.iter().all(|r| r.user.guest);
         let decision = self.decide(&by_conn, &seen_in, &all_emails, all_guest, prior);
+        drop(all_emails);
         let problems = recs.iter().any(|r| !r.user.problems.is_empty());
-        let status = decision
-            .status
-            .or_else(|| self.attr_order[&Attribute::Email].iter().find_map(|c| by_conn.get(c).map(|u| u[0].status)));
+        let status = decision.status.or_else(|| {
+            self.order(Attribute::Email).iter().find_map(|&c| by_conn.get(c).first().map(|r| r.user.status))
+        });
         let key =
-            prior.map_or_else(|| format!("{}:{}", self.conns[recs[0].conn], recs[0].user.source_id), |p| p.key.clone());
+            prior.map_or_else(|| format!("{}:{}", self.names[recs[0].conn], recs[0].user.source_id), |p| p.key.clone());
         Person {
             key,
             email,
@@ -220,7 +360,7 @@ impl<'a> Ctx<'a> {
             status,
             was_current: prior.is_some_and(|p| p.was_current) || decision.lifecycle == Lifecycle::Current,
             lifecycle: decision.lifecycle,
-            decided_by: decision.decided_by.map(|c| self.conns[c].to_owned()),
+            decided_by: decision.decided_by.map(|c| self.names[c].clone()),
             rule: decision.rule,
             trace: decision.trace,
             review: decision.review || problems,
@@ -233,12 +373,12 @@ impl<'a> Ctx<'a> {
     /// A prior person no snapshot lists any more, kept because a source of truth dropped them.
     fn tombstone(&self, p: &Person) -> Person {
         let emails: Vec<&str> = p.email.iter().chain(p.aliases.iter()).map(String::as_str).collect();
-        let decision = self.decide(&BTreeMap::new(), &p.seen_in, &emails, false, Some(p));
+        let decision = self.decide(&ByConn::default(), &p.seen_in, &emails, false, Some(p));
         Person {
             status: None,
             was_current: p.was_current || decision.lifecycle == Lifecycle::Current,
             lifecycle: decision.lifecycle,
-            decided_by: decision.decided_by.map(|c| self.conns[c].to_owned()),
+            decided_by: decision.decided_by.map(|c| self.names[c].clone()),
             rule: decision.rule,
             trace: decision.trace,
             review: decision.review,
@@ -249,23 +389,22 @@ impl<'a> Ctx<'a> {
 
     fn decide(
         &self,
-        by_conn: &BTreeMap<usize, Vec<&SourceUser>>,
-        seen_in: &BTreeSet<String>,
+        by_conn: &ByConn<'_>,
+        seen_in: &BTreeSet<Name>,
         emails: &[&str],
         all_guest: bool,
         prior: Option<&Person>,
     ) -> Decision {
         // What each source of truth says, highest precedence first.
         let says: Vec<(Option<usize>, Say<'_>)> = self
-            .policy
             .sources
             .iter()
-            .map(|s| match self.conns.iter().position(|n| n == s) {
+            .map(|(name, c)| match *c {
                 None => (None, Say::NoSnapshot),
-                Some(c) => match by_conn.get(&c) {
-                    Some(users) => (Some(c), Say::Record(users)),
-                    None if seen_in.contains(s) => (Some(c), Say::Absent),
-                    None => (Some(c), Say::NotListed),
+                Some(c) => match by_conn.get(c) {
+                    [] if seen_in.contains(name) => (Some(c), Say::Absent),
+                    [] => (Some(c), Say::NotListed),
+                    recs => (Some(c), Say::Record(recs[0].user)),
                 },
             })
             .collect();
@@ -278,17 +417,16 @@ impl<'a> Ctx<'a> {
 
         let active = (self.policy.mode == Mode::AnyActive)
             .then(|| {
-                says.iter()
-                    .position(|(_, say)| matches!(say, Say::Record(users) if self.counts_as_current(users[0].status)))
+                says.iter().position(|(_, say)| matches!(say, Say::Record(best) if self.counts_as_current(best.status)))
             })
             .flatten();
         let decider = active.or_else(|| says.iter().position(|(_, say)| matches!(say, Say::Record(_) | Say::Absent)));
         let mut decision = match decider.map(|i| &says[i]) {
-            Some(&(Some(c), Say::Record(users))) if active.is_some() => {
-                Decision::new(Lifecycle::Current, Some(c), Rule::Status { status: users[0].status })
-                    .with_status(users[0].status)
+            Some(&(Some(c), Say::Record(best))) if active.is_some() => {
+                Decision::new(Lifecycle::Current, Some(c), Rule::Status { status: best.status })
+                    .with_status(best.status)
             }
-            Some(&(Some(c), Say::Record(users))) => self.by_record_status(c, users[0], prior),
+            Some(&(Some(c), Say::Record(best))) => self.by_record_status(c, best, prior),
             Some(&(Some(c), Say::Absent)) => Decision::new(Lifecycle::Past, Some(c), Rule::Absent),
             _ => Decision::new(Lifecycle::Orphan, None, Rule::NoSourceOfTruth),
         };
@@ -313,12 +451,12 @@ impl<'a> Ctx<'a> {
     /// What each source of truth said and what came of it, given the rank of the one that
     /// decided.
     fn trace(&self, says: &[(Option<usize>, Say<'_>)], decider: Option<usize>, external: bool) -> Vec<Verdict> {
-        let by = decider.map(|d| self.policy.sources[d].clone());
+        let by = decider.map(|d| self.sources[d].0.clone());
         says.iter()
             .enumerate()
             .map(|(i, (_, say))| {
                 let (said, status, raw_status) = match say {
-                    Say::Record(users) => (Said::Listed, Some(users[0].status), users[0].raw_status.clone()),
+                    Say::Record(best) => (Said::Listed, Some(best.status), best.raw_status.clone()),
                     Say::Absent => (Said::Absent, None, None),
                     Say::NotListed => (Said::NotListed, None, None),
                     Say::NoSnapshot => (Said::NoSnapshot, None, None),
@@ -335,7 +473,7 @@ impl<'a> Ctx<'a> {
                     }
                     _ => Outcome::Silent,
                 };
-                Verdict { connection: self.policy.sources[i].clone(), rank: i + 1, said, status, raw_status, outcome }
+                Verdict { connection: self.sources[i].0.clone(), rank: i + 1, said, status, raw_status, outcome }
             })
             .collect()
     }
@@ -380,8 +518,10 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// What one source of truth says about a person.
 enum Say<'u> {
-    Record(&'u [&'u SourceUser]),
+    /// It lists them; the record with the best employment status.
+    Record(&'u SourceUser),
     Absent,
     NotListed,
     NoSnapshot,
@@ -407,48 +547,49 @@ impl Decision {
     }
 }
 
-/// Finds the prior person a group of records continues.
-struct PriorIndex<'p> {
-    kinds: Vec<MatchKey>,
-    by_record: HashMap<(&'p str, &'p str), usize>,
-    by_key: HashMap<String, usize>,
+/// Finds the prior person a group of records continues: by one of its records, else by a
+/// matching key. Keys are looked up by their [`Hash128`], so that a lookup reads no string but
+/// the one looked up.
+struct PriorIndex {
+    hasher: Hash128,
+    by_record: HashMap<u128, usize>,
+    by_key: Vec<(MatchKey, HashMap<u128, usize>)>,
 }
 
-impl<'p> PriorIndex<'p> {
-    fn new(prior: &'p [Person], policy: &Policy) -> Self {
-        let mut by_record = HashMap::new();
-        let mut by_key = HashMap::new();
+impl PriorIndex {
+    fn new(prior: &[Person], policy: &Policy, names: &[Name]) -> Self {
+        let hasher = Hash128::new();
+        let mut by_record = new_map(prior.len());
+        let mut by_key: Vec<_> = policy.match_on.iter().map(|&kind| (kind, new_map(prior.len()))).collect();
         for (i, p) in prior.iter().enumerate() {
             for r in &p.records {
-                by_record.insert((r.connection.as_str(), r.source_id.as_str()), i);
+                // Only records of a connection with a snapshot can be found again.
+                if let Some(c) = names.iter().position(|n| *n == r.connection) {
+                    by_record.insert(hasher.hash(&(c, r.source_id.as_str())), i);
+                }
             }
-            for kind in &policy.match_on {
-                let user = SourceUser {
-                    email: p.email.clone(),
-                    aliases: p.aliases.clone(),
-                    employee_id: p.employee_id.clone(),
-                    ..SourceUser::default()
+            for (kind, map) in &mut by_key {
+                let values = match kind {
+                    MatchKey::Email => p.email.iter().chain(&p.aliases).collect::<Vec<_>>(),
+                    MatchKey::EmployeeId => p.employee_id.iter().collect(),
                 };
-                for k in keys(&user, *kind) {
-                    by_key.entry(format!("{kind:?}:{k}")).or_insert(i);
+                for k in values.into_iter().filter_map(|v| normalise(v)) {
+                    map.entry(hasher.hash(&k)).or_insert(i);
                 }
             }
         }
-        Self { kinds: policy.match_on.clone(), by_record, by_key }
+        Self { hasher, by_record, by_key }
     }
 
-    fn find(&self, conns: &[&str], recs: &[Rec<'_>], claimed: &[bool]) -> Option<usize> {
+    fn find(&self, recs: &[Rec<'_>], claimed: &[bool]) -> Option<usize> {
+        let known = |map: &HashMap<u128, usize>, hash: u128| map.get(&hash).copied().filter(|&i| !claimed[i]);
         recs.iter()
-            .find_map(|r| {
-                self.by_record.get(&(conns[r.conn], r.user.source_id.as_str())).copied().filter(|&i| !claimed[i])
-            })
+            .find_map(|r| known(&self.by_record, self.hasher.hash(&(r.conn, r.user.source_id.as_str()))))
             .or_else(|| {
                 recs.iter().find_map(|r| {
-                    self.kinds.iter().find_map(|kind| {
-                        keys(r.user, *kind)
-                            .into_iter()
-                            .find_map(|k| self.by_key.get(&format!("{kind:?}:{k}")).copied().filter(|&i| !claimed[i]))
-                    })
+                    self.by_key
+                        .iter()
+                        .find_map(|(kind, map)| keys(r.user, *kind).find_map(|k| known(map, self.hasher.hash(&k))))
                 })
             })
     }

@@ -199,8 +199,8 @@ fn the_trace_says_what_each_source_of_truth_said_and_what_came_of_it() {
         let ranks: Vec<usize> = person.trace.iter().map(|v| v.rank).collect();
         assert_eq!(ranks, (1..=c.sources.len()).collect::<Vec<_>>(), "{}: ranks", c.name);
         let decided: Vec<&str> =
-            person.trace.iter().filter(|v| v.outcome == Outcome::Decided).map(|v| v.connection.as_str()).collect();
-        assert_eq!(decided, person.decided_by.iter().map(String::as_str).collect::<Vec<_>>(), "{}", c.name);
+            person.trace.iter().filter(|v| v.outcome == Outcome::Decided).map(|v| &*v.connection).collect();
+        assert_eq!(decided, person.decided_by.iter().map(|d| &**d).collect::<Vec<_>>(), "{}", c.name);
     }
 }
 
@@ -250,7 +250,7 @@ fn person(key: &str, lifecycle: L, was_current: bool, role: Option<&str>, depart
         manager: None,
         status: None,
         lifecycle,
-        decided_by: matches!(lifecycle, L::Current | L::Past).then(|| "ukg".to_owned()),
+        decided_by: matches!(lifecycle, L::Current | L::Past).then(|| "ukg".into()),
         rule: Rule::NoSourceOfTruth,
         trace: Vec::new(),
         review: false,

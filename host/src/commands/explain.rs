@@ -91,13 +91,13 @@ impl<'a> Explanation<'a> {
         let mut source_records = Vec::new();
         for r in &p.records {
             if let Some(user) = store.source_user(&r.connection, &r.source_id)? {
-                source_records.push(SourceRecordOut { connection: r.connection.clone(), user });
+                source_records.push(SourceRecordOut { connection: r.connection.to_string(), user });
             }
         }
         let mut not_sources: Vec<&str> = p
             .records
             .iter()
-            .map(|r| r.connection.as_str())
+            .map(|r| &*r.connection)
             .filter(|c| !policy.is_some_and(|pol| pol.sources.iter().any(|s| s == c)))
             .collect();
         not_sources.dedup();
@@ -119,7 +119,7 @@ impl<'a> Explanation<'a> {
                 .map(|a| AttributeOut {
                     attribute: a,
                     value: attribute_value(p, a),
-                    from: p.provenance.get(&a).map(String::as_str),
+                    from: p.provenance.get(&a).map(|c| &**c),
                 })
                 .collect(),
             source_records,

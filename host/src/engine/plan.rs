@@ -105,7 +105,7 @@ impl PlanPerson {
             email: p.email.clone(),
             employee_id: p.employee_id.clone(),
             display_name: p.display_name.clone(),
-            decided_by: p.decided_by.clone(),
+            decided_by: p.decided_by.as_deref().map(str::to_owned),
             rule: p.rule.to_string(),
         }
     }

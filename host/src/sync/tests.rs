@@ -168,7 +168,7 @@ fn lifecycles(store: &Store) -> Vec<(String, Lifecycle, Option<String>)> {
     let mut people = Vec::new();
     store
         .for_each_person(None, |p| {
-            people.push((p.email.unwrap(), p.lifecycle, p.decided_by));
+            people.push((p.email.unwrap(), p.lifecycle, p.decided_by.as_deref().map(str::to_owned)));
             Ok(())
         })
         .unwrap();
