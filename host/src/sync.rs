@@ -203,6 +203,7 @@ async fn sync_one(
     });
     let listed = connector.list_users(&mut sink).await;
     drop(sink);
+    tracing::debug!(listing_ms = started.elapsed().as_millis(), "listing ended");
     // A storage failure first: it is why the listing stopped, if it did.
     let writer = match staging.await {
         Ok(Ok(w)) => w,
@@ -213,7 +214,9 @@ async fn sync_one(
         // The writer is dropped here with its staging transaction: nothing of it remains.
         return failed(format!("{:#}", anyhow::Error::new(e)));
     }
+    tracing::debug!(staged_ms = started.elapsed().as_millis(), "listing staged");
     let committed = tokio::task::spawn_blocking(move || writer.commit(max_drop_percent, force)).await;
+    tracing::debug!(committed_ms = started.elapsed().as_millis(), "snapshot committed");
     match committed {
         Ok(Ok(Commit::Replaced { users, rows_changed })) => {
             Outcome::Synced { users, rows_changed, elapsed: started.elapsed() }

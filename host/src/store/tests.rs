@@ -324,3 +324,23 @@ fn a_resolution_that_rewrites_most_people_keeps_every_index() {
     let check: String = store.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
 }
+
+#[test]
+fn a_new_database_has_large_pages_and_an_old_one_keeps_its_own() {
+    let page_size = |store: &Store| -> i64 { store.conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap() };
+    let (_dir, store) = temp_store();
+    assert_eq!(page_size(&store), 16_384);
+
+    // A database made before (4 KiB pages, WAL) opens as it is, and its data stays readable.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x); DROP TABLE t;")
+            .unwrap();
+    }
+    let store = open(&path).unwrap();
+    assert_eq!(page_size(&store), 4096);
+    sync(&store, &[&users(3)], 100.0, false);
+    assert_eq!(store.snapshot("hr").unwrap().unwrap().len(), 3);
+}
