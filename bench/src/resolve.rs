@@ -59,7 +59,8 @@ pub(crate) fn run(people: usize, seed: u64) -> Result<Vec<Measured>> {
 /// near one another in memory, as they do in `roster sync`).
 fn stored(mut users: Vec<SourceUser>) -> Vec<SourceUser> {
     users.sort_by(|a, b| a.source_id.cmp(&b.source_id));
-    users.iter().cloned().collect()
+    // The copy is the point: its strings are allocated in source-id order.
+    users.clone()
 }
 
 /// UKG Pro's rows for the organisation, through the connector's row types and join.

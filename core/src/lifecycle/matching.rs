@@ -195,14 +195,14 @@ where
     K: Hash,
     I: Iterator<Item = K>,
 {
-    let hasher = Hash128::new();
-    let mut hashed: Vec<(u128, usize, usize)> = Vec::with_capacity(records.len());
+    let hash128 = Hash128::new();
+    let mut by_hash: Vec<(u128, usize, usize)> = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        hashed.extend(keys_of(r).enumerate().map(|(pos, key)| (hasher.hash(&key), i, pos)));
+        by_hash.extend(keys_of(r).enumerate().map(|(pos, key)| (hash128.hash(&key), i, pos)));
     }
-    hashed.sort_unstable();
+    by_hash.sort_unstable();
     let mut shared = Vec::new();
-    for run in hashed.chunk_by(|a, b| a.0 == b.0) {
+    for run in by_hash.chunk_by(|a, b| a.0 == b.0) {
         let first = run[0].1;
         shared.extend(run[1..].iter().map(|&(_, i, pos)| (i, pos, first)));
     }
@@ -270,6 +270,39 @@ mod tests {
         assert_eq!(
             groups_of(&records, &[MatchKey::Email, MatchKey::EmployeeId]),
             vec![vec!["0:u1", "1:x1"], vec!["0:u2"]]
+        );
+    }
+
+    #[test]
+    fn keys_are_trimmed_and_lowercase_whatever_the_whitespace_or_script() {
+        let norm = |v: &str| normalise(v).map(Cow::into_owned);
+        assert_eq!(norm("ann@acme.com"), Some("ann@acme.com".into()));
+        assert!(matches!(normalise("ann@acme.com"), Some(Cow::Borrowed(_))), "nothing to change, nothing allocated");
+        assert_eq!(norm(" Ann@ACME.com\t"), Some("ann@acme.com".into()));
+        // Unicode whitespace (no-break space, ideographic space) and non-ASCII capitals.
+        assert_eq!(norm("\u{a0}ÅSA@acme.com\u{3000}"), Some("åsa@acme.com".into()));
+        assert_eq!(norm("\u{a0} \t"), None);
+        assert_eq!(norm(""), None);
+        assert_eq!(trim("x"), "x");
+        assert_eq!(trim("\u{2003}x\u{2003}"), "x");
+    }
+
+    #[test]
+    fn records_sharing_keys_merge_in_record_order() {
+        // Three records of three connections with one email, and a fourth only by employee id:
+        // all one person, whichever order the hashes sort in.
+        let records = vec![
+            (0, user("u1", Some("a@acme.com"), Some("7"), None)),
+            (1, user("x1", Some("A@acme.com"), None, None)),
+            (2, user("g1", Some(" a@acme.com "), None, None)),
+            (3, user("h1", None, Some("7"), None)),
+        ];
+        let recs: Vec<Rec<'_>> = records.iter().map(|(c, u)| Rec { conn: *c, user: u }).collect();
+        assert_eq!(shared_keys(&recs, |r| keys(r.user, MatchKey::Email)), vec![(1, 0, 0), (2, 0, 0)]);
+        assert_eq!(shared_keys(&recs, |r| keys(r.user, MatchKey::EmployeeId)), vec![(3, 0, 0)]);
+        assert_eq!(
+            groups_of(&records, &[MatchKey::Email, MatchKey::EmployeeId]),
+            vec![vec!["0:u1", "1:x1", "2:g1", "3:h1"]]
         );
     }
 }

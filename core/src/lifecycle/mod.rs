@@ -25,7 +25,7 @@ pub use policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
 pub use resolve::{Snapshot, resolve};
 
 /// The resolver's hash maps, keyed by millions of emails, ids and names: foldhash is several times
-/// faster than the standard library's SipHash on short strings, and still seeded per process.
+/// faster than the standard library's `SipHash` on short strings, and still seeded per process.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A [`HashMap`] with room for `capacity` entries.
