@@ -1,14 +1,15 @@
 //! `roster sync`: take a snapshot of each connection, then resolve people and record events.
 //!
-//! Connections are independent: each lists concurrently into its own staging transaction, and a
-//! failure of one changes nothing of its previous snapshot and does not stop the others.
+//! Connections are independent: each lists concurrently into memory and commits only a complete
+//! listing, so a failure of one changes nothing of its previous snapshot and does not stop the
+//! others. The committed listings are handed to the resolution as they are, not read back.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use roster_core::{Connector, PageSink};
 
 use crate::config::{Config, Connection, plural};
@@ -16,13 +17,13 @@ use crate::engine::{self, Resolution};
 use crate::error::{Held, UsageError};
 use crate::output::Ui;
 use crate::progress::Progress;
-use crate::store::{Commit, SnapshotWriter, Staged, Store, SyncOutcome};
+use crate::store::{Commit, Committed, SnapshotWriter, Staged, Store, SyncOutcome};
 
 /// How one connection's sync ended.
 #[derive(Debug)]
 enum Outcome {
-    /// A complete snapshot replaced the previous one.
-    Synced { users: u64, rows_changed: u64, elapsed: Duration },
+    /// A complete snapshot replaced the previous one (and is kept for the resolution).
+    Synced { users: u64, rows_changed: u64, elapsed: Duration, snapshot: Option<Committed> },
     /// The listing or its storage failed; the previous snapshot is untouched.
     Failed { error: String, elapsed: Duration },
     /// The snapshot shrank beyond `max_snapshot_drop_percent`; nothing was replaced.
@@ -76,6 +77,7 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
     // Indices into `selected`, so that the summary lists connections in file order.
     let (mut failed, mut held) = (Vec::new(), Vec::new());
     let mut reasons: HashMap<usize, String> = HashMap::new();
+    let mut fresh = Vec::new();
     // Reported as each finishes, so a slow tenant does not hide the others' results.
     while let Some(done) = tasks.join_next_with_id().await {
         let (id, outcome) = match done {
@@ -89,13 +91,16 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
         let c = selected[i];
         bars[i].finish_and_clear();
         match outcome {
-            Outcome::Synced { users, rows_changed, elapsed } => progress.println(&format!(
-                "{}: {users} user{} in {:.1} s ({})",
-                c.name,
-                plural(usize::try_from(users).unwrap_or(usize::MAX)),
-                elapsed.as_secs_f64(),
-                if rows_changed == 0 { "no changes".to_owned() } else { format!("{rows_changed} rows changed") }
-            )),
+            Outcome::Synced { users, rows_changed, elapsed, snapshot } => {
+                progress.println(&format!(
+                    "{}: {users} user{} in {:.1} s ({})",
+                    c.name,
+                    plural(usize::try_from(users).unwrap_or(usize::MAX)),
+                    elapsed.as_secs_f64(),
+                    if rows_changed == 0 { "no changes".to_owned() } else { format!("{rows_changed} rows changed") }
+                ));
+                fresh.extend(snapshot);
+            }
             Outcome::Failed { error, elapsed } => {
                 progress.println(&format!(
                     "{}: failed after {:.1} s: {error}; the previous snapshot is kept",
@@ -124,7 +129,7 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
     }
 
     let held_names: Vec<String> = held.iter().map(|&i| selected[i].name.clone()).collect();
-    let resolution_held = match engine::after_sync(config, store, force, &held_names, ui)? {
+    let resolution_held = match engine::after_sync(config, store, force, &held_names, &fresh, ui)? {
         Resolution::Held(message) => {
             ui.status(&message);
             true
@@ -191,37 +196,33 @@ async fn sync_one(
     let started = Instant::now();
     let failed = |error: String| Outcome::Failed { error, elapsed: started.elapsed() };
     let (mut sink, mut rx) = PageSink::channel(4);
-    // rusqlite's Connection is not Sync: the writer lives on a blocking thread of its own and
-    // takes pages from the channel as the listing produces them.
-    let staging = tokio::task::spawn_blocking(move || -> Result<SnapshotWriter> {
-        let mut writer = writer;
-        while let Some(page) = rx.blocking_recv() {
-            writer.stage(&page).context("cannot stage the listing in the database")?;
-            bar.inc(page.len() as u64);
-        }
-        Ok(writer)
-    });
-    let listed = connector.list_users(&mut sink).await;
-    drop(sink);
-    tracing::debug!(listing_ms = started.elapsed().as_millis(), "listing ended");
-    // A storage failure first: it is why the listing stopped, if it did.
-    let writer = match staging.await {
-        Ok(Ok(w)) => w,
-        Ok(Err(e)) => return failed(format!("{e:#}")),
-        Err(e) => return failed(format!("the storage task failed: {e}")),
+    let mut writer = writer;
+    // The listing and the gathering of its pages run side by side; a page waits in the channel
+    // only while the writer takes the one before.
+    let listing = async move {
+        let listed = connector.list_users(&mut sink).await;
+        drop(sink);
+        listed
     };
+    let gathering = async {
+        while let Some(page) = rx.recv().await {
+            bar.inc(page.len() as u64);
+            writer.stage(page);
+        }
+    };
+    let (listed, ()) = tokio::join!(listing, gathering);
+    tracing::debug!(listing_ms = started.elapsed().as_millis(), "listing ended");
     if let Err(e) = listed {
-        // The writer is dropped here with its staging transaction: nothing of it remains.
+        // The writer is dropped here with the pages it gathered: nothing of them was written.
         return failed(format!("{:#}", anyhow::Error::new(e)));
     }
-    tracing::debug!(staged_ms = started.elapsed().as_millis(), "listing staged");
     let committed = tokio::task::spawn_blocking(move || writer.commit(max_drop_percent, force)).await;
     tracing::debug!(committed_ms = started.elapsed().as_millis(), "snapshot committed");
     match committed {
-        Ok(Ok(Commit::Replaced { users, rows_changed })) => {
-            Outcome::Synced { users, rows_changed, elapsed: started.elapsed() }
+        Ok(Ok((Commit::Replaced { users, rows_changed }, snapshot))) => {
+            Outcome::Synced { users, rows_changed, elapsed: started.elapsed(), snapshot }
         }
-        Ok(Ok(Commit::Held(staged))) => Outcome::Held(staged),
+        Ok(Ok((Commit::Held(staged), _))) => Outcome::Held(staged),
         Ok(Err(e)) => failed(format!("{e:#}")),
         Err(e) => failed(format!("the storage task failed: {e}")),
     }

@@ -13,6 +13,7 @@ mod render;
 mod tests;
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use roster_core::lifecycle::{Event, EventKind, Person, Policy, Snapshot, diff, resolve};
@@ -20,7 +21,7 @@ use roster_core::{Lifecycle, SourceUser};
 
 use crate::config::{Config, plural};
 use crate::output::Ui;
-use crate::store::{Run, RunCommand, SnapshotVersion, Store, Superseded};
+use crate::store::{Committed, Run, RunCommand, SnapshotVersion, Store, Superseded};
 
 pub use render::{changes_text, differences, lifecycle_name};
 
@@ -41,7 +42,7 @@ pub enum Resolution {
 #[derive(Debug)]
 pub struct State {
     /// (connection, users), in configuration order.
-    pub snapshots: Vec<(String, Vec<SourceUser>)>,
+    pub snapshots: Vec<(String, Arc<Vec<SourceUser>>)>,
     /// The people as last resolved.
     pub prior: Vec<Person>,
     /// The applied policy and when it was applied.
@@ -59,14 +60,27 @@ pub struct State {
 impl State {
     /// Loads everything a resolution needs, as of one moment.
     pub fn load(config: &Config, store: &Store) -> Result<Self> {
-        store.consistent(|store| Self::read(config, store))
+        Self::load_with(config, store, &[])
     }
 
-    fn read(config: &Config, store: &Store) -> Result<Self> {
+    /// [`State::load`], taking the snapshots a sync has just committed from memory rather than
+    /// reading them back, as long as the store still holds the versions committed (another
+    /// roster process may have committed a newer one since; that one is read).
+    pub fn load_with(config: &Config, store: &Store, fresh: &[Committed]) -> Result<Self> {
+        store.consistent(|store| Self::read(config, store, fresh))
+    }
+
+    fn read(config: &Config, store: &Store, fresh: &[Committed]) -> Result<Self> {
+        let versions = store.snapshot_versions()?;
         let mut snapshots = Vec::new();
         for c in &config.connections {
-            if let Some(users) = store.snapshot(&c.name)? {
-                snapshots.push((c.name.clone(), users));
+            let current = fresh.iter().find(|f| {
+                f.connection == c.name && versions.iter().any(|v| v.connection == c.name && v.version == f.version)
+            });
+            if let Some(f) = current {
+                snapshots.push((c.name.clone(), Arc::clone(&f.users)));
+            } else if let Some(users) = store.snapshot(&c.name)? {
+                snapshots.push((c.name.clone(), Arc::new(users)));
             }
         }
         Ok(Self {
@@ -74,7 +88,7 @@ impl State {
             prior: store.people()?,
             applied: store.applied_policy()?,
             resolved_at: store.resolved_at()?,
-            versions: store.snapshot_versions()?,
+            versions,
             stale: store.is_stale()?,
             last_run: store.last_run()?,
         })
@@ -96,7 +110,7 @@ impl State {
             .snapshots
             .iter()
             .map(|(c, users)| {
-                let users = replaced.iter().find(|(r, _)| r == c).map_or(users, |(_, u)| u);
+                let users = replaced.iter().find(|(r, _)| r == c).map_or(users.as_slice(), |(_, u)| u.as_slice());
                 Snapshot { connection: c, users }
             })
             .collect();
@@ -169,8 +183,16 @@ pub fn unconfigured(policy: &Policy, config: &Config) -> Vec<String> {
 /// Resolves people from the stored snapshots with the applied policy, when something changed
 /// since the last time. `force` lets a change through `max_left_percent`. `held` are the
 /// listings this sync's `max_snapshot_drop_percent` held: when anything is held, what they would
-/// have changed is shown. Prints a summary to stderr.
-pub fn after_sync(config: &Config, store: &mut Store, force: bool, held: &[String], ui: &Ui) -> Result<Resolution> {
+/// have changed is shown. `fresh` are the snapshots this sync committed, used as they are in
+/// memory. Prints a summary to stderr.
+pub fn after_sync(
+    config: &Config,
+    store: &mut Store,
+    force: bool,
+    held: &[String],
+    fresh: &[Committed],
+    ui: &Ui,
+) -> Result<Resolution> {
     let configured = config.policy();
     let (policy, applies) = match store.applied_policy()? {
         None => (configured, true),
@@ -223,7 +245,7 @@ pub fn after_sync(config: &Config, store: &mut Store, force: bool, held: &[Strin
     let mut attempt = 0;
     let (state, people, events, written) = loop {
         let started = std::time::Instant::now();
-        let state = State::load(config, store)?;
+        let state = State::load_with(config, store, fresh)?;
         let loaded = started.elapsed();
         let people = state.resolve(&policy);
         let events = state.events(&people);

@@ -124,3 +124,24 @@ async fn explain_and_events_after_applying() {
         }
     }
 }
+
+#[test]
+fn a_snapshot_kept_in_memory_stands_in_only_while_the_store_has_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::store::open(&dir.path().join("roster.db")).unwrap();
+    let config = config(connections(&hr(), &idp()), &["hr"]);
+    let commit = |users: Vec<SourceUser>| {
+        let mut writer = store.snapshot_writer("hr", "ukg-pro").unwrap();
+        writer.stage(users);
+        writer.commit(100.0, true).unwrap().1.expect("replaced")
+    };
+    let ours = commit(hr());
+    let state = crate::engine::State::load_with(&config, &store, std::slice::from_ref(&ours)).unwrap();
+    assert!(Arc::ptr_eq(&state.snapshots[0].1, &ours.users), "the committed snapshot is used as it is in memory");
+
+    // Another roster process commits a newer listing of `hr`: ours no longer stands in for it.
+    let theirs = commit(hr().into_iter().take(2).collect());
+    let state = crate::engine::State::load_with(&config, &store, std::slice::from_ref(&ours)).unwrap();
+    assert_eq!(state.snapshots[0].1.len(), 2, "the store's newer snapshot is read");
+    assert_eq!(*state.snapshots[0].1, *theirs.users);
+}

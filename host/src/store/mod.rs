@@ -24,7 +24,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use rusqlite_migration::{M, Migrations};
 
 pub use people::{EventFilter, Run, RunCommand, StoredEvent, Superseded, WriteStats};
-pub use snapshot::{Commit, SnapshotWriter, Staged};
+pub use snapshot::{Commit, Committed, SnapshotWriter, Staged};
 
 /// How long a writer waits for another roster command that holds the database.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -180,15 +180,16 @@ impl Store {
     }
 
     /// A writer for one connection's next snapshot, on its own `SQLite` connection so that
-    /// listings can be staged while others run.
+    /// listings can be committed from the tasks that ran them.
     pub fn snapshot_writer(&self, connection: &str, connector: &str) -> Result<SnapshotWriter> {
-        SnapshotWriter::new(
+        Ok(SnapshotWriter::new(
             connect(&self.path, self.busy_timeout)?,
             self.path.clone(),
+            self.busy_timeout,
             connection,
             connector,
             self.commit_lock.clone(),
-        )
+        ))
     }
 
     /// Records a sync that failed or was held. The snapshot itself is untouched.

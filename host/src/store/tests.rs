@@ -25,9 +25,9 @@ fn temp_store() -> (tempfile::TempDir, Store) {
 fn sync(store: &Store, pages: &[&[SourceUser]], max_drop: f64, force: bool) -> Commit {
     let mut w = store.snapshot_writer("hr", "ukg-pro").unwrap();
     for page in pages {
-        w.stage(page).unwrap();
+        w.stage(page.to_vec());
     }
-    w.commit(max_drop, force).unwrap()
+    w.commit(max_drop, force).unwrap().0
 }
 
 /// Counts every write to `source_users`, through triggers the store knows nothing of.
@@ -74,8 +74,7 @@ fn a_listing_that_does_not_finish_changes_nothing() {
 
     // Half a listing of other people, then the listing fails: the writer is dropped unmerged.
     let mut w = store.snapshot_writer("hr", "ukg-pro").unwrap();
-    w.stage(&users(3).into_iter().map(|u| user(&u.source_id, EmploymentStatus::Terminated)).collect::<Vec<_>>())
-        .unwrap();
+    w.stage(users(3).into_iter().map(|u| user(&u.source_id, EmploymentStatus::Terminated)).collect());
     drop(w);
     store.record_unsuccessful("hr", "ukg-pro", SyncOutcome::Failed, "page 2 failed").unwrap();
 
@@ -246,7 +245,7 @@ fn people_are_found_by_email_alias_or_employee_id_in_any_case() {
     ann.employee_id = Some("E100".into());
     ann.aliases = vec!["Ann.Lee@acme.com".into()];
     let mut writer = store.snapshot_writer("hr", "ukg-pro").unwrap();
-    writer.stage(&[ann, user("bob", EmploymentStatus::Active)]).unwrap();
+    writer.stage(vec![ann, user("bob", EmploymentStatus::Active)]);
     writer.commit(20.0, false).unwrap();
     resolve_and_write(&mut store, &Policy { sources: vec!["hr".into()], ..Policy::default() });
 
@@ -343,4 +342,40 @@ fn a_new_database_has_large_pages_and_an_old_one_keeps_its_own() {
     assert_eq!(page_size(&store), 4096);
     sync(&store, &[&users(3)], 100.0, false);
     assert_eq!(store.snapshot("hr").unwrap().unwrap().len(), 3);
+}
+
+#[test]
+fn the_committed_snapshot_is_the_stored_one_whatever_the_listing_order() {
+    let (_dir, store) = temp_store();
+    sync(
+        &store,
+        &[&[
+            user("a", EmploymentStatus::Active),
+            user("m", EmploymentStatus::Active),
+            user("z", EmploymentStatus::Active),
+        ]],
+        100.0,
+        false,
+    );
+
+    // Out of order, across pages, `k` listed twice (the last copy wins); `a` and `z`, the first
+    // and last stored ids, are gone.
+    let mut w = store.snapshot_writer("hr", "ukg-pro").unwrap();
+    w.stage(vec![user("q", EmploymentStatus::Active), user("k", EmploymentStatus::Active)]);
+    w.stage(vec![
+        user("m", EmploymentStatus::Active),
+        user("k", EmploymentStatus::Terminated),
+        user("b", EmploymentStatus::OnLeave),
+    ]);
+    let (commit, committed) = w.commit(100.0, false).unwrap();
+    // Deleted a and z; inserted b, k and q; m unchanged.
+    assert_eq!(commit, Commit::Replaced { users: 4, rows_changed: 5 });
+    let committed = committed.expect("a replaced snapshot is handed back");
+    let stored = store.snapshot("hr").unwrap().unwrap();
+    assert_eq!(*committed.users, stored);
+    let ids: Vec<&str> = stored.iter().map(|u| u.source_id.as_str()).collect();
+    assert_eq!(ids, ["b", "k", "m", "q"]);
+    assert_eq!(stored[1].status, EmploymentStatus::Terminated, "the last copy of a record listed twice");
+    let version = store.snapshot_versions().unwrap()[0].version;
+    assert_eq!(committed.version, version);
 }
