@@ -5,7 +5,7 @@
 //! key belongs to UKG's SOAP login service and is never sent.
 
 use reqwest::header::{ACCEPT, HeaderMap, LINK};
-use roster_core::http::{HttpClient, HttpFailure, HttpOptions, ParseError};
+use roster_core::http::{HttpClient, HttpFailure, HttpOptions, HttpResponse, ParseError};
 use roster_core::paging::PageGuard;
 use roster_core::{ConnectorError, ErrorKind};
 use serde::de::DeserializeOwned;
@@ -158,10 +158,16 @@ impl UkgClient {
         page: u32,
         per_page: u32,
     ) -> Result<Page<T>, ConnectorError> {
+        let response = self.fetch(endpoint, page, per_page).await?;
+        let rows: Vec<T> = parse_rows(endpoint, page, &response.body)?;
+        Ok(Page { last: is_last(link_next(&response.headers), rows.len(), per_page), rows })
+    }
+
+    /// Requests one page of `endpoint` and returns the answer unparsed.
+    async fn fetch(&self, endpoint: Endpoint, page: u32, per_page: u32) -> Result<HttpResponse, ConnectorError> {
         let url = format!("{}{}", self.settings.base_url, endpoint.path());
         let what = format!("{} page {page}", endpoint.name());
-        let response = self
-            .http
+        self.http
             .send(
                 &what,
                 || {
@@ -175,17 +181,7 @@ impl UkgClient {
                 },
                 endpoint.parse_error(),
             )
-            .await?;
-        let rows: Vec<T> = serde_json::from_slice(&response.body)
-            .map_err(|e| roster_core::paging::not_a_page(&what, "a JSON array of rows", &e))?;
-        let last = match link_next(&response.headers) {
-            // A `Link` header says itself whether a next page exists: an empty or short page that
-            // names one is not the end (a page left empty, a tenant that serves fewer rows than
-            // asked), and stopping there would pass a partial listing off as complete.
-            Some(next) => !next,
-            None => rows.is_empty() || rows.len() < usize::try_from(per_page).unwrap_or(usize::MAX),
-        };
-        Ok(Page { rows, last, body: response.body })
+            .await
     }
 
     /// Pages through `endpoint`, `settings.page_size` rows at a time.
@@ -196,9 +192,35 @@ impl UkgClient {
             guard: PageGuard::new(endpoint.name(), self.http.options().max_pages),
             done: false,
             empty_before: false,
+            prefetched: None,
             _rows: std::marker::PhantomData,
         }
     }
+}
+
+/// The rows of a page's body.
+fn parse_rows<T: DeserializeOwned>(endpoint: Endpoint, page: u32, body: &[u8]) -> Result<Vec<T>, ConnectorError> {
+    serde_json::from_slice(body).map_err(|e| {
+        roster_core::paging::not_a_page(&format!("{} page {page}", endpoint.name()), "a JSON array of rows", &e)
+    })
+}
+
+/// Whether a page of `rows` rows ends the listing, given what its `Link` headers say
+/// ([`link_next`]).
+fn is_last(link_next: Option<bool>, rows: usize, per_page: u32) -> bool {
+    match link_next {
+        // A `Link` header says itself whether a next page exists: an empty or short page that
+        // names one is not the end (a page left empty, a tenant that serves fewer rows than
+        // asked), and stopping there would pass a partial listing off as complete.
+        Some(next) => !next,
+        None => rows == 0 || rows < usize::try_from(per_page).unwrap_or(usize::MAX),
+    }
+}
+
+/// Whether a body is an empty JSON array (`[]`, whatever the whitespace), without parsing it.
+fn is_empty_array(body: &[u8]) -> bool {
+    let mut bytes = body.iter().filter(|b| !b.is_ascii_whitespace());
+    bytes.next() == Some(&b'[') && bytes.next() == Some(&b']') && bytes.next().is_none()
 }
 
 /// One page of rows.
@@ -208,11 +230,14 @@ pub struct Page<T> {
     pub rows: Vec<T>,
     /// Whether this page ends the listing.
     pub last: bool,
-    /// The raw body, to detect a page that repeats.
-    body: Vec<u8>,
 }
 
 /// A listing of one endpoint, page after page, bounded and checked for repeats.
+///
+/// While a page is parsed (on a blocking thread), the next one is already being fetched when the
+/// page's `Link` header names one: a page of 10,000 rows takes about as long to parse as to
+/// fetch, and doing both at once roughly halves a listing. One page ahead at most, and only a
+/// page UKG said exists, so the requests are the ones a listing without it sends.
 #[derive(Debug)]
 pub struct Pages<'a, T> {
     client: &'a UkgClient,
@@ -221,10 +246,12 @@ pub struct Pages<'a, T> {
     done: bool,
     /// The page before was empty (and named a next page).
     empty_before: bool,
+    /// The next page's number and answer, fetched while the page before was parsed.
+    prefetched: Option<Result<(u32, HttpResponse), ConnectorError>>,
     _rows: std::marker::PhantomData<fn() -> T>,
 }
 
-impl<T: DeserializeOwned> Pages<'_, T> {
+impl<T: DeserializeOwned + Send + 'static> Pages<'_, T> {
     /// The next non-empty page's rows and its number, or `None` once the listing is complete.
     ///
     /// A response with `Link` headers says itself whether there is a next page (`rel="next"`),
@@ -233,22 +260,68 @@ impl<T: DeserializeOwned> Pages<'_, T> {
     /// over, but two empty pages in a row end the listing whatever their headers say, so that a
     /// tenant naming a next page on every page cannot loop.
     pub async fn next(&mut self) -> Result<Option<(u32, Vec<T>)>, ConnectorError> {
+        let per_page = self.client.settings.page_size;
         loop {
             if self.done {
                 return Ok(None);
             }
-            let number = self.guard.next_page()?;
-            let page = self.client.page(self.endpoint, number, self.client.settings.page_size).await?;
-            self.done = page.last;
-            if page.rows.is_empty() {
+            let (number, response) = if let Some(prefetched) = self.prefetched.take() {
+                prefetched?
+            } else {
+                let number = self.guard.next_page()?;
+                (number, self.client.fetch(self.endpoint, number, per_page).await?)
+            };
+            let link = link_next(&response.headers);
+            let ahead = link == Some(true) && !is_empty_array(&response.body);
+            let (rows, body) = if ahead {
+                // Checked now, before the next page is counted, so that a repeat names this page.
+                self.guard.body(&response.body)?;
+                self.parse_while_fetching_next(number, response, per_page).await?
+            } else {
+                let rows = parse_rows(self.endpoint, number, &response.body)?;
+                (rows, response.body)
+            };
+            self.done = is_last(link, rows.len(), per_page);
+            if rows.is_empty() {
                 self.done |= self.empty_before;
                 self.empty_before = true;
                 continue;
             }
             self.empty_before = false;
-            self.guard.body(&page.body)?;
-            return Ok(Some((number, page.rows)));
+            if !ahead {
+                self.guard.body(&body)?;
+            }
+            return Ok(Some((number, rows)));
         }
+    }
+
+    /// Parses page `number` on a blocking thread while the next page is fetched, and keeps the
+    /// next page's answer (or why there is none) for the next call.
+    async fn parse_while_fetching_next(
+        &mut self,
+        number: u32,
+        response: HttpResponse,
+        per_page: u32,
+    ) -> Result<(Vec<T>, Vec<u8>), ConnectorError> {
+        let endpoint = self.endpoint;
+        let parse = tokio::task::spawn_blocking(move || {
+            let rows = parse_rows::<T>(endpoint, number, &response.body);
+            (rows, response.body)
+        });
+        let client = self.client;
+        let next = self.guard.next_page();
+        let fetch = async move {
+            let next = next?;
+            Ok((next, client.fetch(endpoint, next, per_page).await?))
+        };
+        let (parsed, prefetched) = tokio::join!(parse, fetch);
+        self.prefetched = Some(prefetched);
+        let (rows, body) = match parsed {
+            Ok(parsed) => parsed,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => return Err(ConnectorError::new(ErrorKind::Cancelled, "the listing was cancelled")),
+        };
+        Ok((rows?, body))
     }
 }
 
@@ -307,6 +380,25 @@ mod tests {
             h.append(LINK, v.parse().unwrap());
         }
         h
+    }
+
+    #[test]
+    fn empty_pages_are_known_without_parsing() {
+        assert!(is_empty_array(b"[]"));
+        assert!(is_empty_array(b" [ \r\n ] \n"));
+        assert!(!is_empty_array(b"[{}]"));
+        assert!(!is_empty_array(b"[] []"));
+        assert!(!is_empty_array(b"{}"));
+        assert!(!is_empty_array(b""));
+    }
+
+    #[test]
+    fn a_page_ends_the_listing_as_its_links_or_its_size_say() {
+        assert!(!is_last(Some(true), 0, 10), "an empty page that names a next one");
+        assert!(is_last(Some(false), 10, 10), "a full page that names none");
+        assert!(is_last(None, 9, 10), "a short page without links");
+        assert!(is_last(None, 0, 10));
+        assert!(!is_last(None, 10, 10), "a full page without links");
     }
 
     #[test]
