@@ -28,7 +28,15 @@ pub use resolve::{Snapshot, resolve};
 /// faster than the standard library's `SipHash` on short strings, and still seeded per process.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+/// The resolver's hash sets, with the same hasher as its maps.
+type HashSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+
 /// A [`HashMap`] with room for `capacity` entries.
 fn new_map<K, V>(capacity: usize) -> HashMap<K, V> {
     HashMap::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default())
+}
+
+/// A [`HashSet`] with room for `capacity` entries.
+fn new_set<K>(capacity: usize) -> HashSet<K> {
+    HashSet::with_capacity_and_hasher(capacity, foldhash::fast::RandomState::default())
 }

@@ -7,12 +7,12 @@
 //! the prior person it continues).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::matching::{Hash128, Rec, keys, match_records, normalise, trim};
 use super::person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
-use super::{HashMap, new_map};
+use super::{HashMap, HashSet, new_map, new_set};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
 
 /// One connection's latest complete snapshot.
@@ -139,8 +139,9 @@ fn build_people(
 /// earlier person of this resolution has it; then `#2`, `#3`, ... is appended. Continuing people
 /// keep their prior keys, which are unique already.
 fn settle_keys(people: &mut [Person], continues: &[Option<usize>], prior: &[Person]) {
-    let reserved: HashSet<&str> = prior.iter().map(|p| p.key.as_str()).collect();
-    let mut used: HashSet<&str> = HashSet::with_capacity(people.len());
+    let mut reserved: HashSet<&str> = new_set(prior.len());
+    reserved.extend(prior.iter().map(|p| p.key.as_str()));
+    let mut used: HashSet<&str> = new_set(people.len());
     let mut clashing = Vec::new();
     for (i, p) in people.iter().enumerate() {
         let is_new = continues.get(i).is_some_and(Option::is_none);
@@ -152,7 +153,8 @@ fn settle_keys(people: &mut [Person], continues: &[Option<usize>], prior: &[Pers
         return;
     }
     // Rare (a split person, a source listing one id twice): owned keys from here on.
-    let mut taken: HashSet<String> = used.into_iter().chain(reserved).map(str::to_owned).collect();
+    let mut taken: HashSet<String> = new_set(used.len() + reserved.len());
+    taken.extend(used.into_iter().chain(reserved).map(str::to_owned));
     for i in clashing {
         let key = fresh_key(&people[i].key, |k| taken.contains(k));
         taken.insert(key.clone());
