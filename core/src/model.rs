@@ -209,7 +209,17 @@ impl FromStr for Lifecycle {
 /// matters to the lifecycle.
 pub fn parse_vendor_date(value: &str) -> Option<NaiveDate> {
     let day = value.trim().get(..10)?;
-    NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()
+    // `YYYY-MM-DD` read directly (a listing has millions of dates); anything else as chrono does.
+    match day.as_bytes() {
+        &[y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2]
+            if [y1, y2, y3, y4, m1, m2, d1, d2].iter().all(u8::is_ascii_digit) =>
+        {
+            let n = |digits: &[u8]| digits.iter().fold(0_u32, |n, d| n * 10 + u32::from(d - b'0'));
+            let year = i32::try_from(n(&[y1, y2, y3, y4])).ok()?;
+            NaiveDate::from_ymd_opt(year, n(&[m1, m2]), n(&[d1, d2]))
+        }
+        _ => NaiveDate::parse_from_str(day, "%Y-%m-%d").ok(),
+    }
 }
 
 #[cfg(test)]
@@ -232,6 +242,10 @@ mod tests {
         assert_eq!(parse_vendor_date("2024-03-01T00:00:00"), Some(d));
         assert_eq!(parse_vendor_date("2024-03-01T00:00:00.000Z"), Some(d));
         assert_eq!(parse_vendor_date("03/01/2024"), None);
+        assert_eq!(parse_vendor_date("2024-02-30"), None, "no such day");
+        assert_eq!(parse_vendor_date("2024-13-01"), None, "no such month");
+        assert_eq!(parse_vendor_date("2024-3-1T00:00"), None, "read as chrono reads it");
+        assert_eq!(parse_vendor_date(" 2024-03-01 "), Some(d));
         assert_eq!(parse_vendor_date(""), None);
     }
 }

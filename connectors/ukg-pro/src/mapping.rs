@@ -58,7 +58,21 @@ pub struct Employment {
 type Key = (Box<str>, Box<str>);
 
 fn key(company_id: &str, employee_id: &str) -> Key {
-    (company_id.to_uppercase().into(), employee_id.to_uppercase().into())
+    (upper(company_id), upper(employee_id))
+}
+
+/// `id` in upper case; copied as it is when it has no lower-case letter (UKG's usual casing).
+fn upper(id: &str) -> Box<str> {
+    if id.is_ascii() && !id.bytes().any(|b| b.is_ascii_lowercase()) { id.into() } else { id.to_uppercase().into() }
+}
+
+/// `company/employee`: a source id, or a manager's.
+fn source_id(company_id: &str, employee_id: &str) -> String {
+    let mut id = String::with_capacity(company_id.len() + 1 + employee_id.len());
+    id.push_str(company_id);
+    id.push('/');
+    id.push_str(employee_id);
+    id
 }
 
 /// Joins person rows to employment rows on (company id, employee id), without regard to case.
@@ -114,7 +128,7 @@ impl Join {
             let employee_id = person.employee_id.as_deref().ok_or(MissingId { row: i + 1, key: "employeeId" })?;
             let key = key(company_id, employee_id);
             let employment = self.employment.remove(&key);
-            out.push(map_user(&key, Some(&person), employment.as_ref(), self.options));
+            out.push(map_user(&key, Some(person), employment, self.options));
         }
         Ok(out)
     }
@@ -124,7 +138,7 @@ impl Join {
         let options = self.options;
         let mut rest: Vec<(Key, Employment)> = self.employment.into_iter().collect();
         rest.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        rest.into_iter().map(move |(key, e)| map_user(&key, None, Some(&e), options))
+        rest.into_iter().map(move |(key, e)| map_user(&key, None, Some(e), options))
     }
 }
 
@@ -141,14 +155,14 @@ pub fn map_all(
     Ok(users)
 }
 
-/// Maps one record, known by its join key.
+/// Maps one record, known by its join key. The rows' values move into the record.
 fn map_user(
     (company_id, employee_id): &Key,
-    person: Option<&PersonRow>,
-    employment: Option<&Employment>,
+    person: Option<PersonRow>,
+    employment: Option<Employment>,
     options: MapOptions,
 ) -> SourceUser {
-    let mut user = SourceUser { source_id: format!("{company_id}/{employee_id}"), ..SourceUser::default() };
+    let mut user = SourceUser { source_id: source_id(company_id, employee_id), ..SourceUser::default() };
     match person {
         Some(p) => map_person(&mut user, p),
         None => user.problems.push("no person-details row: no name or email address".into()),
@@ -163,43 +177,45 @@ fn map_user(
     user
 }
 
-fn map_person(user: &mut SourceUser, p: &PersonRow) {
-    user.person_id.clone_from(&p.person_id);
-    user.email.clone_from(&p.email_address);
-    if let Some(alt) = &p.email_address_alternate
-        && user.email.as_deref().is_none_or(|e| !e.eq_ignore_ascii_case(alt))
+fn map_person(user: &mut SourceUser, p: PersonRow) {
+    user.person_id = p.person_id;
+    user.email = p.email_address;
+    if let Some(alt) = p.email_address_alternate
+        && user.email.as_deref().is_none_or(|e| !e.eq_ignore_ascii_case(&alt))
     {
-        user.aliases.push(alt.clone());
+        user.aliases.push(alt);
     }
-    user.first_name = p.preferred_name.clone().or_else(|| p.first_name.clone());
-    user.last_name.clone_from(&p.last_name);
-    let display = [user.first_name.as_deref(), user.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>();
-    user.display_name = (!display.is_empty()).then(|| display.join(" "));
+    user.first_name = p.preferred_name.or(p.first_name);
+    user.last_name = p.last_name;
+    user.display_name = match (user.first_name.as_deref(), user.last_name.as_deref()) {
+        (Some(first), Some(last)) => Some(format!("{first} {last}")),
+        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
+        (None, None) => None,
+    };
 }
 
-fn map_employment(user: &mut SourceUser, company_id: &str, e: &Employment, today: NaiveDate) {
-    let text = |v: &Option<Box<str>>| v.as_deref().map(str::to_owned);
-    user.employee_id = text(&e.employee_number);
-    user.role = text(&e.role);
-    user.role_code = text(&e.role_code);
-    user.department = text(&e.department);
-    user.manager =
-        e.supervisor_id.as_deref().map(|s| ManagerRef::SourceId(format!("{company_id}/{}", s.to_uppercase())));
-    let mut date = |key: &str, raw: &Option<Box<str>>| {
-        let raw = raw.as_deref()?;
+fn map_employment(user: &mut SourceUser, company_id: &str, e: Employment, today: NaiveDate) {
+    let text = |v: Option<Box<str>>| v.map(String::from);
+    user.employee_id = text(e.employee_number);
+    user.role = text(e.role);
+    user.role_code = text(e.role_code);
+    user.department = text(e.department);
+    user.manager = e.supervisor_id.as_deref().map(|s| ManagerRef::SourceId(source_id(company_id, &upper(s))));
+    let mut date = |key: &str, raw: Option<&str>| {
+        let raw = raw?;
         let day = parse_vendor_date(raw);
         if day.is_none() {
             user.problems.push(format!("{key} `{raw}` is not a date"));
         }
         day
     };
-    let last_hire = date("lastHireDate", &e.last_hire_date);
-    let original_hire = date("originalHireDate", &e.original_hire_date);
-    let termination = date("dateOfTermination", &e.date_of_termination);
+    let last_hire = date("lastHireDate", e.last_hire_date.as_deref());
+    let original_hire = date("originalHireDate", e.original_hire_date.as_deref());
+    let termination = date("dateOfTermination", e.date_of_termination.as_deref());
     user.hire_date = last_hire.or(original_hire);
     user.termination_date = termination;
-    user.raw_status = text(&e.status_code);
     user.status = status(e.status_code.as_deref(), user.hire_date, termination, today, &mut user.problems);
+    user.raw_status = text(e.status_code);
 }
 
 /// The status a letter means, given the dates. Anything unrecognised is unknown, never active.
