@@ -234,10 +234,10 @@ pub struct Page<T> {
 
 /// A listing of one endpoint, page after page, bounded and checked for repeats.
 ///
-/// While a page is parsed (on a blocking thread), the next one is already being fetched when the
-/// page's `Link` header names one: a page of 10,000 rows takes about as long to parse as to
-/// fetch, and doing both at once roughly halves a listing. One page ahead at most, and only a
-/// page UKG said exists, so the requests are the ones a listing without it sends.
+/// While a page is parsed and processed (on a blocking thread), the next one is already being
+/// fetched when the page's `Link` header names one: a page of 10,000 rows takes about as long to
+/// parse and map as to fetch, and doing both at once roughly halves a listing. One page ahead at
+/// most, and only a page UKG said exists, so the requests are the ones a listing without it sends.
 #[derive(Debug)]
 pub struct Pages<'a, T> {
     client: &'a UkgClient,
@@ -251,15 +251,25 @@ pub struct Pages<'a, T> {
     _rows: std::marker::PhantomData<fn() -> T>,
 }
 
+/// A page parsed and processed: how many rows it had, and what processing them gave (`None` for
+/// an empty page, which is not processed).
+type Processed<R> = (usize, Option<R>);
+
 impl<T: DeserializeOwned + Send + 'static> Pages<'_, T> {
-    /// The next non-empty page's rows and its number, or `None` once the listing is complete.
+    /// The next non-empty page's number and what `process` made of its rows, or `None` once the
+    /// listing is complete. `process` runs where the page is parsed, on a blocking thread while
+    /// the next page is fetched (the last page is parsed and processed in place).
     ///
     /// A response with `Link` headers says itself whether there is a next page (`rel="next"`),
     /// whatever its size. A response without them (some tenants never send one) ends the listing
     /// when it is empty or shorter than `per_Page`. An empty page that names a next page is passed
     /// over, but two empty pages in a row end the listing whatever their headers say, so that a
     /// tenant naming a next page on every page cannot loop.
-    pub async fn next(&mut self) -> Result<Option<(u32, Vec<T>)>, ConnectorError> {
+    pub async fn next_with<R, F>(&mut self, process: &F) -> Result<Option<(u32, R)>, ConnectorError>
+    where
+        F: Fn(Vec<T>) -> R + Clone + Send + 'static,
+        R: Send + 'static,
+    {
         let per_page = self.client.settings.page_size;
         loop {
             if self.done {
@@ -273,40 +283,44 @@ impl<T: DeserializeOwned + Send + 'static> Pages<'_, T> {
             };
             let link = link_next(&response.headers);
             let ahead = link == Some(true) && !is_empty_array(&response.body);
-            let (rows, body) = if ahead {
+            let ((rows, processed), body) = if ahead {
                 // Checked now, before the next page is counted, so that a repeat names this page.
                 self.guard.body(&response.body)?;
-                self.parse_while_fetching_next(number, response, per_page).await?
+                self.process_while_fetching_next(number, response, per_page, process.clone()).await?
             } else {
-                let rows = parse_rows(self.endpoint, number, &response.body)?;
-                (rows, response.body)
+                (parse_and_process(self.endpoint, number, &response.body, process)?, response.body)
             };
-            self.done = is_last(link, rows.len(), per_page);
-            if rows.is_empty() {
+            self.done = is_last(link, rows, per_page);
+            let Some(processed) = processed else {
                 self.done |= self.empty_before;
                 self.empty_before = true;
                 continue;
-            }
+            };
             self.empty_before = false;
             if !ahead {
                 self.guard.body(&body)?;
             }
-            return Ok(Some((number, rows)));
+            return Ok(Some((number, processed)));
         }
     }
 
-    /// Parses page `number` on a blocking thread while the next page is fetched, and keeps the
-    /// next page's answer (or why there is none) for the next call.
-    async fn parse_while_fetching_next(
+    /// Parses and processes page `number` on a blocking thread while the next page is fetched,
+    /// and keeps the next page's answer (or why there is none) for the next call.
+    async fn process_while_fetching_next<R, F>(
         &mut self,
         number: u32,
         response: HttpResponse,
         per_page: u32,
-    ) -> Result<(Vec<T>, Vec<u8>), ConnectorError> {
+        process: F,
+    ) -> Result<(Processed<R>, Vec<u8>), ConnectorError>
+    where
+        F: Fn(Vec<T>) -> R + Send + 'static,
+        R: Send + 'static,
+    {
         let endpoint = self.endpoint;
-        let parse = tokio::task::spawn_blocking(move || {
-            let rows = parse_rows::<T>(endpoint, number, &response.body);
-            (rows, response.body)
+        let work = tokio::task::spawn_blocking(move || {
+            let processed = parse_and_process(endpoint, number, &response.body, &process);
+            (processed, response.body)
         });
         let client = self.client;
         let next = self.guard.next_page();
@@ -314,15 +328,27 @@ impl<T: DeserializeOwned + Send + 'static> Pages<'_, T> {
             let next = next?;
             Ok((next, client.fetch(endpoint, next, per_page).await?))
         };
-        let (parsed, prefetched) = tokio::join!(parse, fetch);
+        let (done, prefetched) = tokio::join!(work, fetch);
         self.prefetched = Some(prefetched);
-        let (rows, body) = match parsed {
-            Ok(parsed) => parsed,
+        let (processed, body) = match done {
+            Ok(done) => done,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => return Err(ConnectorError::new(ErrorKind::Cancelled, "the listing was cancelled")),
         };
-        Ok((rows?, body))
+        Ok((processed?, body))
     }
+}
+
+/// Parses a page and, unless it is empty, processes its rows.
+fn parse_and_process<T: DeserializeOwned, R>(
+    endpoint: Endpoint,
+    number: u32,
+    body: &[u8],
+    process: &impl Fn(Vec<T>) -> R,
+) -> Result<Processed<R>, ConnectorError> {
+    let rows: Vec<T> = parse_rows(endpoint, number, body)?;
+    let count = rows.len();
+    Ok((count, (count > 0).then(|| process(rows))))
 }
 
 /// What the `Link` headers say about a next page: `None` when there is no `Link` header,

@@ -1,5 +1,7 @@
 //! The connection: a check that probes both endpoints, and the listing that joins them.
 
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use roster_core::http::HttpOptions;
 use roster_core::{CheckReport, Connector, ConnectorError, ErrorKind, ListSummary, PageSink, Probe, SourceUser};
@@ -97,19 +99,30 @@ impl Connector for UkgProConnector {
     }
 
     async fn list_users(&self, sink: &mut PageSink) -> Result<ListSummary, ConnectorError> {
-        // Employment first, held compactly; then person pages stream through the join.
-        let mut join = Join::new(self.options);
+        // Employment first, held compactly; then person pages stream through the join. Each page
+        // is added or mapped on the thread that parsed it, while the next page is fetched; the
+        // join is shared with that thread, one page at a time.
+        let join = Arc::new(Mutex::new(Join::new(self.options)));
+        let add = {
+            let join = Arc::clone(&join);
+            move |rows| lock(&join).add_employment(rows)
+        };
         let mut pages = self.client.pages::<EmploymentRow>(Endpoint::EmploymentDetails);
-        while let Some((number, rows)) = pages.next().await? {
-            join.add_employment(rows).map_err(|e| invalid(Endpoint::EmploymentDetails, number, &e))?;
+        while let Some((number, added)) = pages.next_with(&add).await? {
+            added.map_err(|e| invalid(Endpoint::EmploymentDetails, number, &e))?;
         }
-        tracing::debug!(rows = join.pending(), "employment-details read");
+        tracing::debug!(rows = lock(&join).pending(), "employment-details read");
 
+        let map = {
+            let join = Arc::clone(&join);
+            move |rows| lock(&join).map_persons(rows)
+        };
         let mut pages = self.client.pages::<PersonRow>(Endpoint::PersonDetails);
-        while let Some((number, rows)) = pages.next().await? {
-            let users = join.map_persons(rows).map_err(|e| invalid(Endpoint::PersonDetails, number, &e))?;
+        while let Some((number, users)) = pages.next_with(&map).await? {
+            let users = users.map_err(|e| invalid(Endpoint::PersonDetails, number, &e))?;
             sink.send(users).await?;
         }
+        let join = std::mem::replace(&mut *lock(&join), Join::new(self.options));
 
         // Employment rows no person row claimed: people too, sent in pages of the same size.
         let chunk = usize::try_from(self.client.settings().page_size).unwrap_or(usize::MAX);
@@ -123,6 +136,12 @@ impl Connector for UkgProConnector {
         sink.send(rest).await?;
         Ok(ListSummary { users: sink.sent(), requests: self.client.requests() })
     }
+}
+
+/// The join, whoever else holds it: a page that panicked while holding it has already ended the
+/// listing (the panic is passed on).
+fn lock(join: &Mutex<Join>) -> std::sync::MutexGuard<'_, Join> {
+    join.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn invalid(endpoint: Endpoint, page: u32, e: &crate::mapping::MissingId) -> ConnectorError {
