@@ -3,10 +3,9 @@
 //! (`migrations/NNN_name.sql`).
 //!
 //! A snapshot is written in two steps, so that several listings can run at once and a failed one
-//! leaves nothing behind: while the listing runs, its pages go into a TEMP table of the writer's
-//! own connection, in one transaction that takes no lock on the database; only a complete listing
-//! is then merged into `source_users` in one short write transaction that deletes rows no longer
-//! listed and writes only rows that changed ([`SnapshotWriter`]).
+//! leaves nothing behind: while the listing runs, its pages are gathered in memory; only a
+//! complete listing is then merged into `source_users` in one write transaction that deletes rows
+//! no longer listed and writes only rows that changed ([`SnapshotWriter`]).
 
 mod people;
 mod snapshot;
@@ -350,6 +349,35 @@ impl Store {
     fn meta(&self, key: &str) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
     }
+}
+
+/// Runs `make` over `items` on a second thread, a batch at a time and a few batches ahead, while
+/// `consume` takes the results in order on this one: a write serialises rows on one core while
+/// `SQLite` stores them on the other (at a million people, serialising alone takes seconds).
+/// Small inputs are made in place. Should `make` panic, the results end early and the panic is
+/// passed on once `consume` returns, before anything it wrote can be committed.
+fn made_ahead<T: Sync, U: Send, R>(
+    items: &[T],
+    make: impl Fn(&T) -> U + Sync,
+    consume: impl FnOnce(&mut dyn Iterator<Item = U>) -> R,
+) -> R {
+    const BATCH: usize = 1024;
+    if items.len() <= BATCH {
+        return consume(&mut items.iter().map(make));
+    }
+    std::thread::scope(|scope| {
+        let (ready, batches) = std::sync::mpsc::sync_channel::<Vec<U>>(4);
+        let make = &make;
+        scope.spawn(move || {
+            for chunk in items.chunks(BATCH) {
+                // The consumer stopped (an error): nothing more is needed.
+                if ready.send(chunk.iter().map(make).collect()).is_err() {
+                    return;
+                }
+            }
+        });
+        consume(&mut batches.into_iter().flatten())
+    })
 }
 
 /// A stable 64-bit FNV-1a hash of a row's JSON: it is stored, so it must not change between

@@ -8,7 +8,7 @@ use roster_core::lifecycle::{Event, EventKind, Person, PersonState, Policy};
 use rusqlite::{TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Store, busy_context, now};
+use super::{Store, busy_context, made_ahead, now};
 
 /// The command that resolved people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,12 +160,19 @@ impl Store {
             // again from the finished table is one sort each.
             let rebuild = changed.len() >= REBUILD_INDEXES_FROM && changed.len() * 2 >= prior.len();
             let indexes = if rebuild { drop_indexes(&tx, "people")? } else { Vec::new() };
-            for p in changed {
+            let serialise = |p: &&Person| -> serde_json::Result<_> {
                 let email = p.email.as_deref().map(str::to_lowercase);
                 let employee_id = p.employee_id.as_deref().map(str::to_lowercase);
-                upsert.execute(params![p.key, p.lifecycle.as_str(), email, employee_id, serde_json::to_string(p)?])?;
-                stats.people_written += 1;
-            }
+                Ok((email, employee_id, serde_json::to_string(p)?))
+            };
+            made_ahead(&changed, serialise, |serialised| -> Result<()> {
+                for (p, made) in changed.iter().zip(serialised) {
+                    let (email, employee_id, data) = made?;
+                    upsert.execute(params![p.key, p.lifecycle.as_str(), email, employee_id, data])?;
+                    stats.people_written += 1;
+                }
+                Ok(())
+            })?;
             for sql in &indexes {
                 tx.execute_batch(sql)?;
             }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use roster_core::SourceUser;
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{busy_context, connect, content_hash, now};
+use super::{busy_context, connect, content_hash, made_ahead, now};
 
 /// Gathers the pages of one connection's listing, then merges them into its snapshot or, when
 /// dropped unmerged, discards them: nothing is written before the listing is complete.
@@ -194,11 +194,16 @@ impl SnapshotWriter {
 /// strings were scattered in the vendor's order took 5.8 s instead of 2.4 s (every field a cache
 /// miss).
 fn in_id_order(users: Vec<SourceUser>) -> Vec<SourceUser> {
-    let mut order: Vec<usize> = (0..users.len()).collect();
-    // Stable: copies of one record keep their listing order, so the last one listed is last.
-    order.sort_by(|&a, &b| users[a].source_id.cmp(&users[b].source_id));
+    // Sorted by the ids' first 16 bytes, read once into an integer, and whole ids compared only
+    // where those are equal: sorting by the strings themselves read two scattered ids for each
+    // comparison (a fifth of committing 100k people). Copies of one record keep their listing
+    // order, so that the last one listed is last.
+    let mut order: Vec<(u128, usize)> = users.iter().enumerate().map(|(i, u)| (id_prefix(&u.source_id), i)).collect();
+    order.sort_unstable_by(|&(pa, a), &(pb, b)| {
+        pa.cmp(&pb).then_with(|| users[a].source_id.cmp(&users[b].source_id)).then(a.cmp(&b))
+    });
     let mut kept: Vec<usize> = Vec::with_capacity(order.len());
-    for i in order {
+    for (_, i) in order {
         match kept.last_mut() {
             Some(last) if users[*last].source_id == users[i].source_id => *last = i,
             _ => kept.push(i),
@@ -207,6 +212,15 @@ fn in_id_order(users: Vec<SourceUser>) -> Vec<SourceUser> {
     let copies = kept.iter().map(|&i| users[i].clone()).collect();
     drop(users);
     copies
+}
+
+/// The first 16 bytes of `id` as a big-endian number, zero-padded: ids whose prefixes differ
+/// compare as the ids do.
+fn id_prefix(id: &str) -> u128 {
+    let mut bytes = [0_u8; 16];
+    let n = id.len().min(16);
+    bytes[..n].copy_from_slice(&id.as_bytes()[..n]);
+    u128::from_be_bytes(bytes)
 }
 
 /// Merges the sorted listing into the stored snapshot, reading the stored rows (on `reader`) in
@@ -228,33 +242,39 @@ fn merge(tx: &rusqlite::Transaction<'_>, reader: &Connection, connection: &str, 
             None => None,
         })
     };
-    let mut old = next_stored()?;
-    for user in users {
-        // Stored rows before this one are no longer listed.
-        while let Some((id, _, _)) = old.as_ref().filter(|(id, _, _)| *id < user.source_id) {
+    let serialise = |user: &SourceUser| -> serde_json::Result<(String, i64)> {
+        let data = serde_json::to_string(user)?;
+        let hash = content_hash(&data);
+        Ok((data, hash))
+    };
+    made_ahead(users, serialise, |serialised| {
+        let mut old = next_stored()?;
+        for (user, made) in users.iter().zip(serialised) {
+            // Stored rows before this one are no longer listed.
+            while let Some((id, _, _)) = old.as_ref().filter(|(id, _, _)| *id < user.source_id) {
+                delete.execute(params![connection, id])?;
+                changed += 1;
+                old = next_stored()?;
+            }
+            let (data, hash) = made?;
+            let unchanged = old.as_ref().is_some_and(|(id, old_hash, old_data)| {
+                *id == user.source_id && *old_hash == hash && *old_data == data
+            });
+            if !unchanged {
+                upsert.execute(params![connection, user.source_id, hash, data])?;
+                changed += 1;
+            }
+            if old.as_ref().is_some_and(|(id, _, _)| *id == user.source_id) {
+                old = next_stored()?;
+            }
+        }
+        while let Some((id, _, _)) = old.as_ref() {
             delete.execute(params![connection, id])?;
             changed += 1;
             old = next_stored()?;
         }
-        let data = serde_json::to_string(user)?;
-        let hash = content_hash(&data);
-        let unchanged = old
-            .as_ref()
-            .is_some_and(|(id, old_hash, old_data)| *id == user.source_id && *old_hash == hash && *old_data == data);
-        if !unchanged {
-            upsert.execute(params![connection, user.source_id, hash, data])?;
-            changed += 1;
-        }
-        if old.as_ref().is_some_and(|(id, _, _)| *id == user.source_id) {
-            old = next_stored()?;
-        }
-    }
-    while let Some((id, _, _)) = old.as_ref() {
-        delete.execute(params![connection, id])?;
-        changed += 1;
-        old = next_stored()?;
-    }
-    Ok(changed)
+        Ok(changed)
+    })
 }
 
 #[cfg(test)]
@@ -266,6 +286,35 @@ mod tests {
         // FNV-1a's published test vectors: stored hashes must mean the same in every build.
         assert_eq!(content_hash(""), i64::from_ne_bytes(0xcbf2_9ce4_8422_2325_u64.to_ne_bytes()));
         assert_eq!(content_hash("a"), i64::from_ne_bytes(0xaf63_dc4c_8601_ec8c_u64.to_ne_bytes()));
+    }
+
+    #[test]
+    fn listings_are_ordered_by_whole_ids_keeping_the_last_copy() {
+        let user = |id: &str, name: &str| SourceUser {
+            source_id: id.into(),
+            first_name: Some(name.into()),
+            ..SourceUser::default()
+        };
+        // Ids sharing a 16-byte prefix, ids shorter than it, a prefix of another id, repeats.
+        let listing = vec![
+            user("C1/ABCDEFGHIJKLMN-2", "a"),
+            user("C1/B", "b"),
+            user("C1/ABCDEFGHIJKLMN-1", "c"),
+            user("C1/", "d"),
+            user("C1/B", "e"),
+            user("C1/ABCDEFGHIJKLMN", "f"),
+            user("C1/ABCDEFGHIJKLMN-2", "g"),
+        ];
+        let ordered: Vec<(String, String)> =
+            in_id_order(listing).into_iter().map(|u| (u.source_id, u.first_name.unwrap_or_default())).collect();
+        let want = [
+            ("C1/", "d"),
+            ("C1/ABCDEFGHIJKLMN", "f"),
+            ("C1/ABCDEFGHIJKLMN-1", "c"),
+            ("C1/ABCDEFGHIJKLMN-2", "g"),
+            ("C1/B", "e"),
+        ];
+        assert_eq!(ordered, want.map(|(id, name)| (id.to_owned(), name.to_owned())));
     }
 
     #[test]

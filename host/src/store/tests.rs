@@ -109,6 +109,34 @@ fn unchanged_rows_are_not_rewritten() {
 }
 
 #[test]
+fn a_listing_of_many_serialisation_batches_is_merged_row_for_row() {
+    // Rows are serialised a batch at a time on a second thread: many batches, in order.
+    let (_dir, store) = temp_store();
+    count_writes(&store);
+    let mut list: Vec<SourceUser> =
+        (0..5000).rev().map(|i| user(&format!("u{i:05}"), EmploymentStatus::Active)).collect();
+    sync(&store, &[&list], 20.0, false);
+    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 5000, rows_changed: 0 });
+    list[100].role = Some("Controller".into());
+    list.remove(4000);
+    list.push(user("u99999", EmploymentStatus::PreHire));
+    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 5000, rows_changed: 3 });
+    assert_eq!(writes(&store), 5003);
+    list.sort_by(|a, b| a.source_id.cmp(&b.source_id));
+    assert_eq!(store.snapshot("hr").unwrap().unwrap(), list);
+}
+
+#[test]
+fn rows_made_ahead_come_in_order_and_a_consumer_may_stop_early() {
+    let items: Vec<u32> = (0..10_000).collect();
+    let all: Vec<u64> = made_ahead(&items, |&i| u64::from(i) * 2, |made| made.collect());
+    assert_eq!(all, items.iter().map(|&i| u64::from(i) * 2).collect::<Vec<_>>());
+    // A consumer that stops (an error) ends the producer instead of waiting for it.
+    let first: Vec<u64> = made_ahead(&items, |&i| u64::from(i), |made| made.take(3).collect());
+    assert_eq!(first, [0, 1, 2]);
+}
+
+#[test]
 fn a_shrinking_snapshot_is_held_unless_forced() {
     let (_dir, store) = temp_store();
     let list = users(100);
