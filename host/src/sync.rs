@@ -129,7 +129,7 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
     }
 
     let held_names: Vec<String> = held.iter().map(|&i| selected[i].name.clone()).collect();
-    let resolution_held = match engine::after_sync(config, store, force, &held_names, &fresh, ui)? {
+    let resolution_held = match engine::after_sync(config, store, force, &held_names, fresh, ui)? {
         Resolution::Held(message) => {
             ui.status(&message);
             true

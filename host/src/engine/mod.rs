@@ -190,7 +190,7 @@ pub fn after_sync(
     store: &mut Store,
     force: bool,
     held: &[String],
-    fresh: &[Committed],
+    mut fresh: Vec<Committed>,
     ui: &Ui,
 ) -> Result<Resolution> {
     let configured = config.policy();
@@ -245,7 +245,7 @@ pub fn after_sync(
     let mut attempt = 0;
     let (state, people, events, written) = loop {
         let started = std::time::Instant::now();
-        let state = State::load_with(config, store, fresh)?;
+        let mut state = State::load_with(config, store, &fresh)?;
         let loaded = started.elapsed();
         let people = state.resolve(&policy);
         let events = state.events(&people);
@@ -269,6 +269,10 @@ pub fn after_sync(
             applies,
             based_on: state.last_run,
         };
+        // Writing people needs no snapshot: their memory goes back first (at a million people a
+        // snapshot is most of a gigabyte). Should the write be superseded, they are read again.
+        state.snapshots.clear();
+        fresh.clear();
         let writing = std::time::Instant::now();
         match store.write_resolution(&state.prior, &people, &events, run, &with_snapshots) {
             Ok(written) => {

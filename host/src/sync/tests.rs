@@ -144,7 +144,7 @@ async fn thresholds_hold_changes_until_forced() {
     // What it would have done, by the numbers and by name.
     let held_config = config(vec![("hr", fake(&leavers, None))], &["hr"]);
     let Resolution::Held(text) =
-        crate::engine::after_sync(&held_config, &mut store, false, &[], &[], &Ui { quiet: true }).unwrap()
+        crate::engine::after_sync(&held_config, &mut store, false, &[], Vec::new(), &Ui { quiet: true }).unwrap()
     else {
         panic!("held again: the stored snapshot still makes three people leave")
     };
