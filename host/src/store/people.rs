@@ -109,7 +109,8 @@ impl Store {
 
     /// Streams people ordered by email (people without one last), then key, optionally of one
     /// lifecycle, one at a time: a million people never sit in memory together. Both queries
-    /// walk an index, so `SQLite` does not sort either.
+    /// walk the email index, so `SQLite` does not sort either, and a lifecycle filter is checked
+    /// on the index entries before a person's row is read.
     pub fn for_each_person(&self, lifecycle: Option<Lifecycle>, mut f: impl FnMut(Person) -> Result<()>) -> Result<()> {
         let filter = lifecycle.map(Lifecycle::as_str);
         for sql in [
@@ -147,6 +148,7 @@ impl Store {
         }
         let at = now();
         let mut stats = WriteStats { events: events.len(), ..WriteStats::default() };
+        let started = std::time::Instant::now();
         {
             let old: HashMap<&str, &Person> = prior.iter().map(|p| (p.key.as_str(), p)).collect();
             let mut upsert = tx.prepare(
@@ -173,9 +175,15 @@ impl Store {
                 }
                 Ok(())
             })?;
+            let rows_written = std::time::Instant::now();
             for sql in &indexes {
                 tx.execute_batch(sql)?;
             }
+            tracing::debug!(
+                rows_ms = rows_written.duration_since(started).as_millis(),
+                indexes_ms = rows_written.elapsed().as_millis(),
+                "people rows written, lookup indexes rebuilt"
+            );
             let now: HashSet<&str> = people.iter().map(|p| p.key.as_str()).collect();
             let mut delete = tx.prepare("DELETE FROM people WHERE key = ?1")?;
             for p in prior.iter().filter(|p| !now.contains(p.key.as_str())) {
@@ -224,7 +232,9 @@ impl Store {
         meta.execute(params!["resolved_connections", serde_json::to_string(connections)?])?;
         drop(meta);
         tx.execute("DELETE FROM meta WHERE key = 'stale'", [])?;
+        let committing = std::time::Instant::now();
         tx.commit().map_err(|e| busy_context(e, &path))?;
+        tracing::debug!(commit_ms = committing.elapsed().as_millis(), "people committed");
         Ok(stats)
     }
 }

@@ -328,6 +328,28 @@ fn events_are_listed_by_time_kind_and_person() {
 }
 
 #[test]
+fn people_are_listed_and_counted_by_walking_an_index_not_by_sorting() {
+    let (_dir, store) = temp_store();
+    let plan = |sql: &str| -> String {
+        let sql = format!("EXPLAIN QUERY PLAN {sql}");
+        let mut stmt = store.conn.prepare(&sql).unwrap();
+        let params = rusqlite::params_from_iter(std::iter::repeat_n("past", stmt.parameter_count()));
+        let details: Vec<String> =
+            stmt.query_map(params, |r| r.get(3)).unwrap().collect::<rusqlite::Result<_>>().unwrap();
+        details.join("; ")
+    };
+    for sql in [
+        "SELECT data FROM people WHERE (?1 IS NULL OR lifecycle = ?1) AND email IS NOT NULL ORDER BY email, key",
+        "SELECT data FROM people WHERE (?1 IS NULL OR lifecycle = ?1) AND email IS NULL ORDER BY key",
+    ] {
+        let plan = plan(sql);
+        assert!(plan.contains("USING INDEX people_by_email") && !plan.contains("TEMP B-TREE"), "{sql}: {plan}");
+    }
+    let counts = plan("SELECT lifecycle, count(*) FROM people GROUP BY lifecycle");
+    assert!(counts.contains("COVERING INDEX people_by_email"), "counting reads no person's row: {counts}");
+}
+
+#[test]
 fn a_resolution_that_rewrites_most_people_keeps_every_index() {
     let (_dir, mut store) = temp_store();
     let indexes = |store: &Store| -> Vec<String> {
