@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod pace;
 pub mod paging;
+pub mod parallel;
 pub mod sandbox;
 pub mod secret;
 #[cfg(feature = "testkit")]

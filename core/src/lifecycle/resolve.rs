@@ -14,6 +14,7 @@ use super::person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
 use super::{HashMap, HashSet, new_map, new_set};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
+use crate::parallel::extend_in_runs;
 
 /// One connection's latest complete snapshot.
 #[derive(Debug, Clone, Copy)]
@@ -117,21 +118,9 @@ fn build_people(
             })
             .collect()
     };
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
-    if threads < 2 || groups.len() < PARALLEL_FROM {
-        return build(groups, continues);
-    }
-    let chunk = groups.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            groups.chunks(chunk).zip(continues.chunks(chunk)).map(|(g, c)| scope.spawn(move || build(g, c))).collect();
-        let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
-        for worker in workers {
-            // A panic in a worker is a bug in the resolver: it goes on as this thread's own.
-            out.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-        out
-    })
+    let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
+    extend_in_runs(&mut out, groups.len(), PARALLEL_FROM, |run| build(&groups[run.clone()], &continues[run]));
+    out
 }
 
 /// Makes new people's keys unique: a new person keeps the `connection:source_id` of their first

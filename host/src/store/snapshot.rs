@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use roster_core::SourceUser;
+use roster_core::parallel::extend_in_runs;
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::{busy_context, connect, content_hash, made_ahead, now};
@@ -222,24 +223,10 @@ fn in_id_order(users: Vec<SourceUser>) -> Vec<SourceUser> {
             _ => kept.push((prefix, i)),
         }
     }
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
-    let copies = if threads < 2 || kept.len() < PARALLEL_COPY_FROM {
-        kept.iter().map(|&(_, i)| users[i].clone()).collect()
-    } else {
-        let mut copies = vec![SourceUser::default(); kept.len()];
-        let chunk = kept.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            for (out, run) in copies.chunks_mut(chunk).zip(kept.chunks(chunk)) {
-                let users = &users;
-                scope.spawn(move || {
-                    for (slot, &(_, i)) in out.iter_mut().zip(run) {
-                        *slot = users[i].clone();
-                    }
-                });
-            }
-        });
-        copies
-    };
+    let mut copies = Vec::with_capacity(kept.len());
+    extend_in_runs(&mut copies, kept.len(), PARALLEL_COPY_FROM, |run| {
+        kept[run].iter().map(|&(_, i)| users[i].clone()).collect()
+    });
     if users.len() >= PARALLEL_COPY_FROM {
         // Millions of strings to free: the merge need not wait for that.
         std::thread::spawn(move || drop(users));
