@@ -235,9 +235,10 @@ pub struct Page<T> {
 /// A listing of one endpoint, page after page, bounded and checked for repeats.
 ///
 /// While a page is parsed and processed (on a blocking thread), the next one is already being
-/// fetched when the page's `Link` header names one: a page of 10,000 rows takes about as long to
-/// parse and map as to fetch, and doing both at once roughly halves a listing. One page ahead at
-/// most, and only a page UKG said exists, so the requests are the ones a listing without it sends.
+/// fetched when the page's `Link` header names one: against the sandbox, a 10,000-row
+/// employment page took about as long to fetch as to parse and add (40 ms each), a person page
+/// less to fetch (13-18 ms) than to parse and map (about 40 ms). One page ahead at most, and only
+/// a page UKG said exists, so the requests are the ones a listing without it sends.
 #[derive(Debug)]
 pub struct Pages<'a, T> {
     client: &'a UkgClient,
