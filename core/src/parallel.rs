@@ -13,7 +13,7 @@ pub fn extend_in_runs<U: Send>(
     serial_below: usize,
     make: impl Fn(Range<usize>) -> Vec<U> + Sync,
 ) {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
+    let threads = threads();
     if threads < 2 || len < serial_below {
         out.extend(make(0..len));
         return;
@@ -27,6 +27,47 @@ pub fn extend_in_runs<U: Send>(
             out.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         }
     });
+}
+
+/// Calls `work` on every one of `items`, the items shared out over the machine's cores in
+/// contiguous runs (one per core, eight at most). Below `serial_below` items, or on one core, all
+/// on this thread. A panic in `work` goes on as this thread's own.
+pub fn for_each_in_runs<T: Send>(mut items: Vec<T>, serial_below: usize, work: impl Fn(T) + Sync) {
+    let threads = threads();
+    if threads < 2 || items.len() < serial_below {
+        items.into_iter().for_each(work);
+        return;
+    }
+    let run = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let work = &work;
+        let mut workers = Vec::with_capacity(threads);
+        while !items.is_empty() {
+            let last = items.split_off(items.len().saturating_sub(run));
+            workers.push(scope.spawn(move || last.into_iter().for_each(work)));
+        }
+        for worker in workers {
+            worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+    });
+}
+
+/// Runs `a` and `b` at once, `b` on a thread of its own when there is a second core, and returns
+/// both results. A panic in either goes on as this thread's own.
+pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    if threads() < 2 {
+        return (a(), b());
+    }
+    std::thread::scope(|scope| {
+        let b = scope.spawn(b);
+        let a = a();
+        (a, b.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
+}
+
+/// The threads work is shared out over: one per core, eight at most.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8)
 }
 
 #[cfg(test)]
@@ -50,5 +91,29 @@ mod tests {
             assert!(!run.contains(&99), "a bug");
             Vec::new()
         });
+    }
+
+    #[test]
+    fn every_item_is_worked_on_once() {
+        use std::sync::Mutex;
+        for (len, serial_below) in [(0, 10), (3, 10), (1000, 1), (7, 0)] {
+            let seen = Mutex::new(Vec::new());
+            for_each_in_runs((0..len).collect(), serial_below, |i| seen.lock().unwrap().push(i));
+            let mut seen = seen.into_inner().unwrap();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..len).collect::<Vec<_>>(), "{len} items, serial below {serial_below}");
+        }
+    }
+
+    #[test]
+    fn join_returns_both_results() {
+        let data = [1, 2, 3];
+        assert_eq!(join(|| data.iter().sum::<i32>(), || data.len()), (6, 3));
+    }
+
+    #[test]
+    #[should_panic(expected = "the other side")]
+    fn a_panic_in_the_other_half_of_a_join_is_passed_on() {
+        join(|| 1, || panic!("the other side"));
     }
 }
