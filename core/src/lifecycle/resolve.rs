@@ -8,13 +8,14 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
 
 use super::matching::{Hash128, Rec, keys, match_records, normalise, trim};
 use super::person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
 use super::{HashMap, HashSet, new_map, new_set};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
-use crate::parallel::extend_in_runs;
+use crate::parallel::{extend_in_runs, join};
 
 /// One connection's latest complete snapshot.
 #[derive(Debug, Clone, Copy)]
@@ -33,11 +34,14 @@ pub struct Snapshot<'a> {
 /// status cannot be read. People who vanished from every snapshot are kept as `past` when a
 /// source of truth they were seen in no longer lists them, and dropped otherwise.
 pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) -> Vec<Person> {
+    let started = Instant::now();
     let names: Vec<Name> = snapshots.iter().map(|s| Name::from(s.connection)).collect();
     let records = canonical_records(snapshots);
     let groups = match_records(&records, &policy.match_on);
+    let matched = started.elapsed();
 
-    let ctx = Ctx::new(&names, policy, &records);
+    let email_of = Ctx::emails(&records);
+    let ctx = Ctx::new(&names, policy, &email_of);
     // First every group finds the prior person it continues, so that continuing people keep their
     // keys whatever order the groups come in; then new people get keys nobody had.
     let mut claimed = vec![false; prior.len()];
@@ -45,13 +49,23 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
         vec![None; groups.len()]
     } else {
         let prior_index = PriorIndex::new(prior, policy, &names);
-        let mut recs: Vec<Rec<'_>> = Vec::new();
+        let find = |group: &[usize], claimed: Option<&[bool]>| prior_index.find(group, &records, claimed);
+        // Who each group would continue were nobody claimed yet, looked up on every core; then,
+        // in order, a group continues that person unless an earlier group did, and only then
+        // looks again past the claimed ones (a rare split or merge). The same as looking each
+        // group up in order: the first unclaimed match is the first match when that is unclaimed.
+        let mut first_match = Vec::with_capacity(groups.len());
+        extend_in_runs(&mut first_match, groups.len(), PARALLEL_FROM, |run| {
+            groups[run].iter().map(|group| find(group, None)).collect()
+        });
         groups
             .iter()
-            .map(|group| {
-                recs.clear();
-                recs.extend(group.iter().map(|&i| records[i]));
-                let found = prior_index.find(&recs, &claimed);
+            .zip(first_match)
+            .map(|(group, first)| {
+                let found = match first {
+                    Some(i) if claimed[i] => find(group, Some(&claimed)),
+                    first => first,
+                };
                 if let Some(i) = found {
                     claimed[i] = true;
                 }
@@ -60,7 +74,9 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
             .collect()
     };
 
+    let found = started.elapsed();
     let mut out = build_people(&ctx, &records, &groups, &continues, prior);
+    let built = started.elapsed();
     drop(groups);
     settle_keys(&mut out, &continues, prior);
 
@@ -76,6 +92,15 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
             out.push(ctx.tombstone(p));
         }
     }
+    tracing::debug!(
+        records = records.len(),
+        people = out.len(),
+        match_ms = matched.as_millis(),
+        continue_ms = found.saturating_sub(matched).as_millis(),
+        build_ms = built.saturating_sub(found).as_millis(),
+        rest_ms = started.elapsed().saturating_sub(built).as_millis(),
+        "resolved"
+    );
     out
 }
 
@@ -107,11 +132,18 @@ fn build_people(
     prior: &[Person],
 ) -> Vec<Person> {
     let build = |groups: &[Vec<usize>], continues: &[Option<usize>]| -> Vec<Person> {
+        let ctx = ctx.with_own_names();
         let mut recs: Vec<Rec<'_>> = Vec::new();
         groups
             .iter()
             .zip(continues)
-            .map(|(group, found)| {
+            .enumerate()
+            .map(|(g, (group, found))| {
+                if let Some(ahead) = groups.get(g + AHEAD) {
+                    for &i in ahead {
+                        touch(records[i].user);
+                    }
+                }
                 recs.clear();
                 recs.extend(group.iter().map(|&i| records[i]));
                 ctx.person(&recs, found.map(|i| &prior[i]))
@@ -121,6 +153,33 @@ fn build_people(
     let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
     extend_in_runs(&mut out, groups.len(), PARALLEL_FROM, |run| build(&groups[run.clone()], &continues[run]));
     out
+}
+
+/// How many groups ahead of the one being built [`touch`] reads.
+const AHEAD: usize = 6;
+
+/// Reads a byte of each of the record's fields that building a person copies, and throws it away.
+///
+/// A person's records lie at three unrelated places in three snapshots, and each field at yet
+/// another: built one after another, every one of those reads would wait for memory in turn
+/// (about 190 ns each on the development machine). Read a few groups ahead, they are all on
+/// their way at once and in cache when the person is built: at 3 x 1M people, building took 1.8
+/// to 2.1 s instead of 2.4 to 2.7 s. (Safe Rust has no prefetch instruction; a read whose value
+/// is never used does the same.)
+fn touch(user: &SourceUser) {
+    let first = |s: &String| s.as_bytes().first().copied();
+    let opt = |s: &Option<String>| s.as_ref().and_then(first);
+    std::hint::black_box((
+        first(&user.source_id),
+        opt(&user.email),
+        opt(&user.employee_id),
+        opt(&user.first_name),
+        opt(&user.last_name),
+        opt(&user.display_name),
+        opt(&user.role),
+        opt(&user.department),
+        opt(&user.raw_status),
+    ));
 }
 
 /// Makes new people's keys unique: a new person keeps the `connection:source_id` of their first
@@ -200,8 +259,9 @@ fn nonempty(value: Option<&str>) -> Option<&str> {
     value.map(trim).filter(|v| !v.is_empty())
 }
 
+#[derive(Clone)]
 struct Ctx<'a> {
-    names: &'a [Name],
+    names: Vec<Name>,
     policy: &'a Policy,
     /// The sources of truth in rank order: their names and the index of their snapshot, if any.
     sources: Vec<(Name, Option<usize>)>,
@@ -209,11 +269,41 @@ struct Ctx<'a> {
     /// [`Attribute::ALL`]).
     attr_order: Vec<Vec<usize>>,
     /// Email of every record, to turn a manager's source id into an address.
-    email_of: HashMap<(usize, &'a str), &'a str>,
+    email_of: &'a HashMap<(usize, &'a str), &'a str>,
 }
 
 impl<'a> Ctx<'a> {
-    fn new(names: &'a [Name], policy: &'a Policy, records: &[Rec<'a>]) -> Self {
+    /// Each record's email by its connection and source id, when some record names its manager
+    /// by source id (empty otherwise).
+    fn emails(records: &[Rec<'a>]) -> HashMap<(usize, &'a str), &'a str> {
+        // Only connections whose records name managers by source id are looked up.
+        let by_id: Vec<usize> = records
+            .chunk_by(|a, b| a.conn == b.conn)
+            .filter(|own| own.iter().any(|r| matches!(r.user.manager, Some(ManagerRef::SourceId(_)))))
+            .map(|own| own[0].conn)
+            .collect();
+        let mut map = new_map(0);
+        for own in records.chunk_by(|a, b| a.conn == b.conn).filter(|own| by_id.contains(&own[0].conn)) {
+            map.reserve(own.len());
+            map.extend(
+                own.iter().filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))),
+            );
+        }
+        map
+    }
+
+    /// The same context with connection names of its own, for a thread: the names' reference
+    /// counts then live on cache lines no other core writes (every person counts a dozen or so).
+    fn with_own_names(&self) -> Self {
+        let own = |n: &Name| Name::from(&**n);
+        Self {
+            names: self.names.iter().map(own).collect(),
+            sources: self.sources.iter().map(|(n, c)| (own(n), *c)).collect(),
+            ..self.clone()
+        }
+    }
+
+    fn new(names: &[Name], policy: &'a Policy, email_of: &'a HashMap<(usize, &'a str), &'a str>) -> Self {
         let idx = |name: &str| names.iter().position(|c| &**c == name);
         let attr_order = Attribute::ALL
             .iter()
@@ -237,17 +327,7 @@ impl<'a> Ctx<'a> {
                 None => (Name::from(s.as_str()), None),
             })
             .collect();
-        let needs_managers = records.iter().any(|r| matches!(r.user.manager, Some(ManagerRef::SourceId(_))));
-        let email_of = if needs_managers {
-            let mut map = new_map(records.len());
-            map.extend(
-                records.iter().filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))),
-            );
-            map
-        } else {
-            new_map(0)
-        };
-        Self { names, policy, sources, attr_order, email_of }
+        Self { names: names.to_vec(), policy, sources, attr_order, email_of }
     }
 
     fn order(&self, a: Attribute) -> &[usize] {
@@ -550,34 +630,50 @@ struct PriorIndex {
 impl PriorIndex {
     fn new(prior: &[Person], policy: &Policy, names: &[Name]) -> Self {
         let hasher = Hash128::new();
-        let mut by_record = new_map(prior.len());
-        let mut by_key: Vec<_> = policy.match_on.iter().map(|&kind| (kind, new_map(prior.len()))).collect();
-        for (i, p) in prior.iter().enumerate() {
-            for r in &p.records {
-                // Only records of a connection with a snapshot can be found again.
-                if let Some(c) = names.iter().position(|n| *n == r.connection) {
-                    by_record.insert(hasher.hash(&(c, r.source_id.as_str())), i);
+        // The two kinds of lookup are built side by side.
+        let (by_record, by_key) = join(
+            || {
+                let mut by_record = new_map(prior.len());
+                for (i, p) in prior.iter().enumerate() {
+                    for r in &p.records {
+                        // Only records of a connection with a snapshot can be found again.
+                        if let Some(c) = names.iter().position(|n| *n == r.connection) {
+                            by_record.insert(hasher.hash(&(c, r.source_id.as_str())), i);
+                        }
+                    }
                 }
-            }
-            for (kind, map) in &mut by_key {
-                let values = match kind {
-                    MatchKey::Email => p.email.iter().chain(&p.aliases).collect::<Vec<_>>(),
-                    MatchKey::EmployeeId => p.employee_id.iter().collect(),
-                };
-                for k in values.into_iter().filter_map(|v| normalise(v)) {
-                    map.entry(hasher.hash(&k)).or_insert(i);
+                by_record
+            },
+            || {
+                let mut by_key: Vec<_> = policy.match_on.iter().map(|&kind| (kind, new_map(prior.len()))).collect();
+                for (i, p) in prior.iter().enumerate() {
+                    for (kind, map) in &mut by_key {
+                        let (emails, employee_id) = match kind {
+                            MatchKey::Email => (Some(p.email.iter().chain(&p.aliases)), None),
+                            MatchKey::EmployeeId => (None, p.employee_id.as_ref()),
+                        };
+                        for k in emails.into_iter().flatten().chain(employee_id).filter_map(|v| normalise(v)) {
+                            map.entry(hasher.hash(&k)).or_insert(i);
+                        }
+                    }
                 }
-            }
-        }
+                by_key
+            },
+        );
         Self { hasher, by_record, by_key }
     }
 
-    fn find(&self, recs: &[Rec<'_>], claimed: &[bool]) -> Option<usize> {
-        let known = |map: &HashMap<u128, usize>, hash: u128| map.get(&hash).copied().filter(|&i| !claimed[i]);
-        recs.iter()
+    /// The first prior person one of the group's records was, else the first who had one of
+    /// their keys, passing over the `claimed` ones.
+    fn find(&self, group: &[usize], records: &[Rec<'_>], claimed: Option<&[bool]>) -> Option<usize> {
+        let recs = group.iter().map(|&i| records[i]);
+        let known = |map: &HashMap<u128, usize>, hash: u128| {
+            map.get(&hash).copied().filter(|&i| claimed.is_none_or(|claimed| !claimed[i]))
+        };
+        recs.clone()
             .find_map(|r| known(&self.by_record, self.hasher.hash(&(r.conn, r.user.source_id.as_str()))))
             .or_else(|| {
-                recs.iter().find_map(|r| {
+                recs.clone().find_map(|r| {
                     self.by_key
                         .iter()
                         .find_map(|(kind, map)| keys(r.user, *kind).find_map(|k| known(map, self.hasher.hash(&k))))
