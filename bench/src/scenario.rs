@@ -15,6 +15,11 @@ use crate::{Args, Scenario, floor, mem, resolve};
 
 pub(crate) fn main(scenario: Scenario, args: &Args) -> Result<()> {
     let people = args.people.context("--scenario needs --people")?;
+    // `RUST_LOG=roster_core=debug,roster_host=debug` shows the steps' timings, on stderr (which
+    // the table leaves alone).
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() {
+        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    }
     let measured = if scenario == Scenario::Resolve {
         resolve::run(people, args.seed)?
     } else {

@@ -31,14 +31,14 @@ impl<'a> Rec<'a> {
 
 /// Union-find over records, each group also a circular list of its members (`next`), so that
 /// the guard can walk two groups without any list being allocated.
-struct Groups<'r, 'a> {
+struct UnionFind<'r, 'a> {
     records: &'r [Rec<'a>],
     parent: Vec<usize>,
     next: Vec<usize>,
     size: Vec<usize>,
 }
 
-impl<'r, 'a> Groups<'r, 'a> {
+impl<'r, 'a> UnionFind<'r, 'a> {
     fn new(records: &'r [Rec<'a>]) -> Self {
         Self {
             records,
@@ -94,20 +94,21 @@ impl<'r, 'a> Groups<'r, 'a> {
     }
 
     /// The groups, each sorted, ordered by their first member.
-    fn into_groups(self) -> Vec<Vec<usize>> {
+    fn into_groups(self) -> Groups {
         let mut placed = vec![false; self.records.len()];
-        let mut out = Vec::new();
+        let mut out = Groups { members: Vec::with_capacity(self.records.len()), ends: Vec::new() };
         for i in 0..self.records.len() {
             if placed[i] {
                 continue;
             }
             // `i` is the first member of its group: every smaller one was placed already.
-            let mut group: Vec<usize> = self.members(i).collect();
-            group.sort_unstable();
-            for &m in &group {
+            let start = out.members.len();
+            out.members.extend(self.members(i));
+            out.members[start..].sort_unstable();
+            for &m in &out.members[start..] {
                 placed[m] = true;
             }
-            out.push(group);
+            out.ends.push(out.members.len());
         }
         out
     }
@@ -144,11 +145,51 @@ pub fn keys(user: &SourceUser, kind: MatchKey) -> impl Iterator<Item = Cow<'_, s
     emails.into_iter().flatten().chain(employee_id).filter_map(normalise)
 }
 
+/// Records grouped into people: each group the sorted indices of its records, the groups ordered
+/// by their first member. Held as one list of every group's members one after another (a
+/// million people are then two allocations, not a million).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Groups {
+    /// Every group's members, group after group.
+    members: Vec<usize>,
+    /// Where each group ends in `members`.
+    ends: Vec<usize>,
+}
+
+impl Groups {
+    /// How many groups there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The members of group `g`, if there is one.
+    pub fn get(&self, g: usize) -> Option<&[usize]> {
+        let end = *self.ends.get(g)?;
+        let start = g.checked_sub(1).map_or(0, |before| self.ends[before]);
+        Some(&self.members[start..end])
+    }
+
+    /// The groups `run`, in order.
+    pub fn run(&self, run: std::ops::Range<usize>) -> impl Iterator<Item = &[usize]> {
+        run.filter_map(|g| self.get(g))
+    }
+
+    /// Every group, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        self.run(0..self.len())
+    }
+}
+
 /// Groups `records` into people. Returns groups of indices into `records`, each group sorted and
 /// the groups ordered by their first member; `records` should be in canonical order (by
 /// connection, then source id) for the result to be independent of how sources listed them.
-pub fn match_records(records: &[Rec<'_>], match_on: &[MatchKey]) -> Vec<Vec<usize>> {
-    let mut groups = Groups::new(records);
+pub fn match_records(records: &[Rec<'_>], match_on: &[MatchKey]) -> Groups {
+    let mut groups = UnionFind::new(records);
     // Records the source itself ties together (one person, several companies).
     for (i, first) in shared_keys(records, |r| r.user.person_id.is_some().then_some(r.identity()).into_iter()) {
         groups.union(first, i, false);
@@ -284,8 +325,8 @@ mod tests {
     fn groups_of(records: &[(usize, SourceUser)], match_on: &[MatchKey]) -> Vec<Vec<String>> {
         let recs: Vec<Rec<'_>> = records.iter().map(|(c, u)| Rec { conn: *c, user: u }).collect();
         match_records(&recs, match_on)
-            .into_iter()
-            .map(|g| g.into_iter().map(|i| format!("{}:{}", records[i].0, records[i].1.source_id)).collect())
+            .iter()
+            .map(|g| g.iter().map(|&i| format!("{}:{}", records[i].0, records[i].1.source_id)).collect())
             .collect()
     }
 
@@ -395,5 +436,21 @@ mod tests {
         }
         assert_eq!(want.len(), 40_000);
         assert_eq!(shared_keys(&recs, |r| keys(r.user, MatchKey::Email)), want);
+    }
+
+    #[test]
+    fn groups_are_read_back_one_by_one_or_by_run() {
+        let users = [
+            user("1", Some("a@acme.com"), None, None),
+            user("2", Some("b@acme.com"), None, None),
+            user("3", Some("a@acme.com"), None, None),
+        ];
+        // Two connections: one never holds two records of one person.
+        let recs: Vec<Rec<'_>> = users.iter().zip([0, 0, 1]).map(|(u, conn)| Rec { conn, user: u }).collect();
+        let groups = match_records(&recs, &[MatchKey::Email]);
+        assert_eq!((groups.len(), groups.is_empty()), (2, false));
+        assert_eq!((groups.get(0), groups.get(1), groups.get(2)), (Some(&[0, 2][..]), Some(&[1][..]), None));
+        assert_eq!(groups.run(1..2).collect::<Vec<_>>(), vec![&[1][..]]);
+        assert!(match_records(&[], &[MatchKey::Email]).is_empty());
     }
 }

@@ -19,7 +19,7 @@ mod tests;
 mod trace_tests;
 
 pub use events::{Event, EventKind, PersonState, Transition, diff, transitions};
-pub use matching::{Rec, keys, match_records};
+pub use matching::{Groups, Rec, keys, match_records};
 pub use person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
 pub use policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
 pub use resolve::{Snapshot, resolve};

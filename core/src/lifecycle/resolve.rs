@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use super::matching::{Hash128, Rec, keys, match_records, normalise, trim};
+use super::matching::{Groups, Hash128, Rec, keys, match_records, normalise, trim};
 use super::person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
 use super::{HashMap, HashSet, new_map, new_set};
@@ -56,7 +56,7 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
         // group up in order: the first unclaimed match is the first match when that is unclaimed.
         let mut first_match = Vec::with_capacity(groups.len());
         extend_in_runs(&mut first_match, groups.len(), PARALLEL_FROM, |run| {
-            groups[run].iter().map(|group| find(group, None)).collect()
+            groups.run(run).map(|group| find(group, None)).collect()
         });
         groups
             .iter()
@@ -127,19 +127,20 @@ const PARALLEL_FROM: usize = 20_000;
 fn build_people(
     ctx: &Ctx<'_>,
     records: &[Rec<'_>],
-    groups: &[Vec<usize>],
+    groups: &Groups,
     continues: &[Option<usize>],
     prior: &[Person],
 ) -> Vec<Person> {
-    let build = |groups: &[Vec<usize>], continues: &[Option<usize>]| -> Vec<Person> {
+    let build = |run: std::ops::Range<usize>| -> Vec<Person> {
         let ctx = ctx.with_own_names();
         let mut recs: Vec<Rec<'_>> = Vec::new();
+        let end = run.end;
         groups
-            .iter()
-            .zip(continues)
-            .enumerate()
-            .map(|(g, (group, found))| {
-                if let Some(ahead) = groups.get(g + AHEAD) {
+            .run(run.clone())
+            .zip(&continues[run.clone()])
+            .zip(run)
+            .map(|((group, found), g)| {
+                if let Some(ahead) = groups.get(g + AHEAD).filter(|_| g + AHEAD < end) {
                     for &i in ahead {
                         touch(records[i].user);
                     }
@@ -151,7 +152,7 @@ fn build_people(
             .collect()
     };
     let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
-    extend_in_runs(&mut out, groups.len(), PARALLEL_FROM, |run| build(&groups[run.clone()], &continues[run]));
+    extend_in_runs(&mut out, groups.len(), PARALLEL_FROM, build);
     out
 }
 
