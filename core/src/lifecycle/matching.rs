@@ -174,13 +174,19 @@ impl Groups {
         Some(&self.members[start..end])
     }
 
-    /// The groups `run`, in order.
-    pub fn run(&self, run: std::ops::Range<usize>) -> impl Iterator<Item = &[usize]> {
-        run.filter_map(|g| self.get(g))
+    /// The groups `run`, in order; as many as the run is long, so that collecting them
+    /// allocates once.
+    ///
+    /// # Panics
+    ///
+    /// When `run` goes past the last group, as slicing would.
+    pub fn run(&self, run: std::ops::Range<usize>) -> impl ExactSizeIterator<Item = &[usize]> {
+        let start = |g: usize| g.checked_sub(1).map_or(0, |before| self.ends[before]);
+        run.map(move |g| &self.members[start(g)..self.ends[g]])
     }
 
     /// Every group, in order.
-    pub fn iter(&self) -> impl Iterator<Item = &[usize]> {
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[usize]> {
         self.run(0..self.len())
     }
 }
