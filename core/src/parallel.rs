@@ -1,4 +1,9 @@
 //! Work split over the machine's cores in contiguous runs, its results kept in order.
+//!
+//! The standard library's scoped threads are enough for the three shapes here (runs of equal
+//! work, their results concatenated in order; many small parts; two jobs side by side): a
+//! work-stealing pool such as rayon's would add a dependency and give up what `extend_in_runs`
+//! is for, each thread's results lying together in memory in the order they are read.
 
 use std::ops::Range;
 
