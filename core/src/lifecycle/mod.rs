@@ -10,6 +10,7 @@ mod matching;
 mod mode_tests;
 mod person;
 mod policy;
+mod prior;
 #[cfg(test)]
 mod proptests;
 mod resolve;

@@ -10,12 +10,13 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use super::matching::{Groups, Hash128, Rec, keys, match_records, normalise, trim};
+use super::matching::{Groups, Rec, match_records, normalise, trim};
 use super::person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
-use super::policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
+use super::policy::{Attribute, Mode, OnLeave, Policy};
+use super::prior::continued;
 use super::{HashMap, HashSet, new_map, new_set};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
-use crate::parallel::{extend_in_runs, join};
+use crate::parallel::extend_in_runs;
 
 /// One connection's latest complete snapshot.
 #[derive(Debug, Clone, Copy)]
@@ -44,35 +45,7 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
     let ctx = Ctx::new(&names, policy, &email_of);
     // First every group finds the prior person it continues, so that continuing people keep their
     // keys whatever order the groups come in; then new people get keys nobody had.
-    let mut claimed = vec![false; prior.len()];
-    let continues: Vec<Option<usize>> = if prior.is_empty() {
-        vec![None; groups.len()]
-    } else {
-        let prior_index = PriorIndex::new(prior, policy, &names);
-        let find = |group: &[usize], claimed: Option<&[bool]>| prior_index.find(group, &records, claimed);
-        // Who each group would continue were nobody claimed yet, looked up on every core; then,
-        // in order, a group continues that person unless an earlier group did, and only then
-        // looks again past the claimed ones (a rare split or merge). The same as looking each
-        // group up in order: the first unclaimed match is the first match when that is unclaimed.
-        let mut first_match = Vec::with_capacity(groups.len());
-        extend_in_runs(&mut first_match, groups.len(), PARALLEL_FROM, |run| {
-            groups.run(run).map(|group| find(group, None)).collect()
-        });
-        groups
-            .iter()
-            .zip(first_match)
-            .map(|(group, first)| {
-                let found = match first {
-                    Some(i) if claimed[i] => find(group, Some(&claimed)),
-                    first => first,
-                };
-                if let Some(i) = found {
-                    claimed[i] = true;
-                }
-                found
-            })
-            .collect()
-    };
+    let (continues, claimed) = continued(prior, policy, &names, &records, &groups);
 
     let found = started.elapsed();
     let mut out = build_people(&ctx, &records, &groups, &continues, prior);
@@ -119,8 +92,9 @@ fn canonical_records<'a>(snapshots: &[Snapshot<'a>]) -> Vec<Rec<'a>> {
     records
 }
 
-/// Below this many groups, people are built on one thread: starting another costs more.
-const PARALLEL_FROM: usize = 20_000;
+/// Below this many groups, people are built (and prior people looked up) on one thread: starting
+/// another costs more.
+pub(super) const PARALLEL_FROM: usize = 20_000;
 
 /// Builds the person of every group, on every available core. New people get the key of their
 /// first record for now ([`settle_keys`] makes it unique).
@@ -278,17 +252,14 @@ impl<'a> Ctx<'a> {
     /// by source id (empty otherwise).
     fn emails(records: &[Rec<'a>]) -> HashMap<(usize, &'a str), &'a str> {
         // Only connections whose records name managers by source id are looked up.
-        let by_id: Vec<usize> = records
-            .chunk_by(|a, b| a.conn == b.conn)
-            .filter(|own| own.iter().any(|r| matches!(r.user.manager, Some(ManagerRef::SourceId(_)))))
-            .map(|own| own[0].conn)
-            .collect();
         let mut map = new_map(0);
-        for own in records.chunk_by(|a, b| a.conn == b.conn).filter(|own| by_id.contains(&own[0].conn)) {
-            map.reserve(own.len());
-            map.extend(
-                own.iter().filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))),
-            );
+        for own in records.chunk_by(|a, b| a.conn == b.conn) {
+            if own.iter().any(|r| matches!(r.user.manager, Some(ManagerRef::SourceId(_)))) {
+                map.reserve(own.len());
+                map.extend(
+                    own.iter().filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))),
+                );
+            }
         }
         map
     }
@@ -616,69 +587,5 @@ impl Decision {
     fn with_status(mut self, status: EmploymentStatus) -> Self {
         self.status = Some(status);
         self
-    }
-}
-
-/// Finds the prior person a group of records continues: by one of its records, else by a
-/// matching key. Keys are looked up by their [`Hash128`], so that a lookup reads no string but
-/// the one looked up.
-struct PriorIndex {
-    hasher: Hash128,
-    by_record: HashMap<u128, usize>,
-    by_key: Vec<(MatchKey, HashMap<u128, usize>)>,
-}
-
-impl PriorIndex {
-    fn new(prior: &[Person], policy: &Policy, names: &[Name]) -> Self {
-        let hasher = Hash128::new();
-        // The two kinds of lookup are built side by side.
-        let (by_record, by_key) = join(
-            || {
-                let mut by_record = new_map(prior.len());
-                for (i, p) in prior.iter().enumerate() {
-                    for r in &p.records {
-                        // Only records of a connection with a snapshot can be found again.
-                        if let Some(c) = names.iter().position(|n| *n == r.connection) {
-                            by_record.insert(hasher.hash(&(c, r.source_id.as_str())), i);
-                        }
-                    }
-                }
-                by_record
-            },
-            || {
-                let mut by_key: Vec<_> = policy.match_on.iter().map(|&kind| (kind, new_map(prior.len()))).collect();
-                for (i, p) in prior.iter().enumerate() {
-                    for (kind, map) in &mut by_key {
-                        let (emails, employee_id) = match kind {
-                            MatchKey::Email => (Some(p.email.iter().chain(&p.aliases)), None),
-                            MatchKey::EmployeeId => (None, p.employee_id.as_ref()),
-                        };
-                        for k in emails.into_iter().flatten().chain(employee_id).filter_map(|v| normalise(v)) {
-                            map.entry(hasher.hash(&k)).or_insert(i);
-                        }
-                    }
-                }
-                by_key
-            },
-        );
-        Self { hasher, by_record, by_key }
-    }
-
-    /// The first prior person one of the group's records was, else the first who had one of
-    /// their keys, passing over the `claimed` ones.
-    fn find(&self, group: &[usize], records: &[Rec<'_>], claimed: Option<&[bool]>) -> Option<usize> {
-        let recs = group.iter().map(|&i| records[i]);
-        let known = |map: &HashMap<u128, usize>, hash: u128| {
-            map.get(&hash).copied().filter(|&i| claimed.is_none_or(|claimed| !claimed[i]))
-        };
-        recs.clone()
-            .find_map(|r| known(&self.by_record, self.hasher.hash(&(r.conn, r.user.source_id.as_str()))))
-            .or_else(|| {
-                recs.clone().find_map(|r| {
-                    self.by_key
-                        .iter()
-                        .find_map(|(kind, map)| keys(r.user, *kind).find_map(|k| known(map, self.hasher.hash(&k))))
-                })
-            })
     }
 }

@@ -1,0 +1,113 @@
+//! Which prior person each group of records continues, so that people keep their keys and
+//! their history from one resolution to the next.
+
+use super::matching::{Groups, Hash128, Rec, keys, normalise};
+use super::person::{Name, Person};
+use super::policy::{MatchKey, Policy};
+use super::resolve::PARALLEL_FROM;
+use super::{HashMap, new_map};
+use crate::parallel::{extend_in_runs, join};
+
+/// For every group, the index of the prior person it continues, if any; and for every prior
+/// person, whether a group continues them.
+pub(super) fn continued(
+    prior: &[Person],
+    policy: &Policy,
+    names: &[Name],
+    records: &[Rec<'_>],
+    groups: &Groups,
+) -> (Vec<Option<usize>>, Vec<bool>) {
+    let mut claimed = vec![false; prior.len()];
+    if prior.is_empty() {
+        return (vec![None; groups.len()], claimed);
+    }
+    let prior_index = PriorIndex::new(prior, policy, names);
+    let find = |group: &[usize], claimed: Option<&[bool]>| prior_index.find(group, records, claimed);
+    // Who each group would continue were nobody claimed yet, looked up on every core; then,
+    // in order, a group continues that person unless an earlier group did, and only then
+    // looks again past the claimed ones (a rare split or merge). The same as looking each
+    // group up in order: the first unclaimed match is the first match when that is unclaimed.
+    let mut first_match = Vec::with_capacity(groups.len());
+    extend_in_runs(&mut first_match, groups.len(), PARALLEL_FROM, |run| {
+        groups.run(run).map(|group| find(group, None)).collect()
+    });
+    let continues = groups
+        .iter()
+        .zip(first_match)
+        .map(|(group, first)| {
+            let found = match first {
+                Some(i) if claimed[i] => find(group, Some(&claimed)),
+                first => first,
+            };
+            if let Some(i) = found {
+                claimed[i] = true;
+            }
+            found
+        })
+        .collect();
+    (continues, claimed)
+}
+
+/// Finds the prior person a group of records continues: by one of its records, else by a
+/// matching key. Keys are looked up by their [`Hash128`], so that a lookup reads no string but
+/// the one looked up.
+struct PriorIndex {
+    hasher: Hash128,
+    by_record: HashMap<u128, usize>,
+    by_key: Vec<(MatchKey, HashMap<u128, usize>)>,
+}
+
+impl PriorIndex {
+    fn new(prior: &[Person], policy: &Policy, names: &[Name]) -> Self {
+        let hasher = Hash128::new();
+        // The two kinds of lookup are built side by side.
+        let (by_record, by_key) = join(
+            || {
+                let mut by_record = new_map(prior.len());
+                for (i, p) in prior.iter().enumerate() {
+                    for r in &p.records {
+                        // Only records of a connection with a snapshot can be found again.
+                        if let Some(c) = names.iter().position(|n| *n == r.connection) {
+                            by_record.insert(hasher.hash(&(c, r.source_id.as_str())), i);
+                        }
+                    }
+                }
+                by_record
+            },
+            || {
+                let mut by_key: Vec<_> = policy.match_on.iter().map(|&kind| (kind, new_map(prior.len()))).collect();
+                for (i, p) in prior.iter().enumerate() {
+                    for (kind, map) in &mut by_key {
+                        let (emails, employee_id) = match kind {
+                            MatchKey::Email => (Some(p.email.iter().chain(&p.aliases)), None),
+                            MatchKey::EmployeeId => (None, p.employee_id.as_ref()),
+                        };
+                        for k in emails.into_iter().flatten().chain(employee_id).filter_map(|v| normalise(v)) {
+                            map.entry(hasher.hash(&k)).or_insert(i);
+                        }
+                    }
+                }
+                by_key
+            },
+        );
+        Self { hasher, by_record, by_key }
+    }
+
+    /// The first prior person one of the group's records was, else the first who had one of
+    /// their keys, passing over the `claimed` ones.
+    fn find(&self, group: &[usize], records: &[Rec<'_>], claimed: Option<&[bool]>) -> Option<usize> {
+        let recs = group.iter().map(|&i| records[i]);
+        let known = |map: &HashMap<u128, usize>, hash: u128| {
+            map.get(&hash).copied().filter(|&i| claimed.is_none_or(|claimed| !claimed[i]))
+        };
+        recs.clone()
+            .find_map(|r| known(&self.by_record, self.hasher.hash(&(r.conn, r.user.source_id.as_str()))))
+            .or_else(|| {
+                recs.clone().find_map(|r| {
+                    self.by_key
+                        .iter()
+                        .find_map(|(kind, map)| keys(r.user, *kind).find_map(|k| known(map, self.hasher.hash(&k))))
+                })
+            })
+    }
+}
