@@ -7,29 +7,40 @@
 
 use std::ops::Range;
 
-/// Appends `make(run)` to `out` for consecutive runs covering `0..len`, each run made on a thread
-/// of its own (one per core, eight at most), the results in the order of the runs. Below
-/// `serial_below` items, or on one core, it is one run made on this thread: starting threads
-/// costs more. Each thread's allocations lie together, so reading the results in order reads
-/// memory in order. A panic in `make` goes on as this thread's own.
+/// Has `make(run, out)` append the results of consecutive runs covering `0..len` to `out`, each
+/// run made on a thread of its own (one per core, eight at most), the results in the order of the
+/// runs. The first run is made on this thread straight into `out`; the others into vectors of
+/// their own, appended after it (so at most the later runs' results are held twice, never the
+/// whole). Below `serial_below` items, or on one core, it is one run made on this thread: starting
+/// threads costs more. Each thread's allocations lie together, so reading the results in order
+/// reads memory in order. A panic in `make` goes on as this thread's own.
 pub fn extend_in_runs<U: Send>(
     out: &mut Vec<U>,
     len: usize,
     serial_below: usize,
-    make: impl Fn(Range<usize>) -> Vec<U> + Sync,
+    make: impl Fn(Range<usize>, &mut Vec<U>) + Sync,
 ) {
     let threads = threads();
     if threads < 2 || len < serial_below {
-        out.extend(make(0..len));
+        make(0..len, out);
         return;
     }
     let run = len.div_ceil(threads);
     std::thread::scope(|scope| {
         let make = &make;
-        let workers: Vec<_> =
-            (0..len).step_by(run).map(|start| scope.spawn(move || make(start..(start + run).min(len)))).collect();
+        let workers: Vec<_> = (run..len)
+            .step_by(run)
+            .map(|start| {
+                scope.spawn(move || {
+                    let mut own = Vec::new();
+                    make(start..(start + run).min(len), &mut own);
+                    own
+                })
+            })
+            .collect();
+        make(0..run.min(len), out);
         for worker in workers {
-            out.extend(worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            out.append(&mut worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         }
     });
 }
@@ -83,7 +94,7 @@ mod tests {
     fn runs_cover_every_item_once_in_order() {
         for (len, serial_below) in [(0, 10), (5, 10), (10, 1), (1001, 1), (7, 0)] {
             let mut out = vec![usize::MAX];
-            extend_in_runs(&mut out, len, serial_below, |run| run.map(|i| i * 2).collect());
+            extend_in_runs(&mut out, len, serial_below, |run, out| out.extend(run.map(|i| i * 2)));
             let want: Vec<usize> = std::iter::once(usize::MAX).chain((0..len).map(|i| i * 2)).collect();
             assert_eq!(out, want, "{len} items, serial below {serial_below}");
         }
@@ -92,10 +103,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "a bug")]
     fn a_panic_in_a_run_is_passed_on() {
-        extend_in_runs(&mut Vec::<u8>::new(), 100, 1, |run| {
-            assert!(!run.contains(&99), "a bug");
-            Vec::new()
-        });
+        extend_in_runs(&mut Vec::<u8>::new(), 100, 1, |run, _| assert!(!run.contains(&99), "a bug"));
     }
 
     #[test]

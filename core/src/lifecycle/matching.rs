@@ -250,12 +250,12 @@ where
     let hash128 = Hash128::new();
     // Each core hashes a run of records; the runs are kept apart, in order.
     let mut runs: Vec<Vec<(u128, usize)>> = Vec::new();
-    extend_in_runs(&mut runs, records.len(), PARALLEL_FROM, |run| {
+    extend_in_runs(&mut runs, records.len(), PARALLEL_FROM, |run, runs| {
         let mut out = Vec::with_capacity(run.len());
         for i in run {
             out.extend(keys_of(&records[i]).map(|key| (hash128.hash(&key), i)));
         }
-        vec![out]
+        runs.push(out);
     });
     let owner: Vec<usize> = runs.iter().flatten().map(|&(_, i)| i).collect();
     let by_hash = sort_hashed(runs);

@@ -14,6 +14,7 @@ mod prior;
 #[cfg(test)]
 mod proptests;
 mod resolve;
+mod shared;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -21,9 +22,10 @@ mod trace_tests;
 
 pub use events::{Event, EventKind, PersonState, Transition, diff, transitions};
 pub use matching::{Groups, Rec, keys, match_records};
-pub use person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
+pub use person::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 pub use policy::{Attribute, MatchKey, Mode, OnLeave, Policy};
 pub use resolve::{Snapshot, resolve};
+pub use shared::{Name, NameSet, Provenance, Trace};
 
 /// The resolver's hash maps, keyed by millions of emails, ids and names: foldhash is several times
 /// faster than the standard library's `SipHash` on short strings, and still seeded per process.

@@ -1,18 +1,12 @@
 //! A resolved person and why their lifecycle is what it is.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::policy::Attribute;
+use super::shared::{Name, NameSet, Provenance, Trace};
 use crate::model::{EmploymentStatus, Lifecycle};
-
-/// A connection's name as people carry it: shared by every record, verdict and provenance entry
-/// that names the connection, where a million people would otherwise hold millions of copies.
-pub type Name = Arc<str>;
 
 /// One source record of a person, as output lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,7 +73,7 @@ impl fmt::Display for Rule {
 }
 
 /// What a source of truth said about a person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Said {
     /// Its latest complete snapshot lists them (with the status beside it).
@@ -93,7 +87,7 @@ pub enum Said {
 }
 
 /// What the resolver did with a source of truth's say.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     /// Its say decided the lifecycle.
@@ -115,7 +109,7 @@ pub enum Outcome {
 }
 
 /// One source of truth's part in a person's lifecycle: the trace `roster explain` prints.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Verdict {
     /// Connection name.
     pub connection: Name,
@@ -195,15 +189,15 @@ pub struct Person {
     pub rule: Rule,
     /// What each source of truth said, in rank order, and what came of it.
     #[serde(default)]
-    pub trace: Vec<Verdict>,
+    pub trace: Trace,
     /// Needs a person to look at it (an unmapped status, a mapping problem).
     pub review: bool,
     /// Which connection each attribute came from.
-    pub provenance: BTreeMap<Attribute, Name>,
+    pub provenance: Provenance,
     /// Current source records.
     pub records: Vec<PersonRecord>,
     /// Connections whose complete snapshots have listed them at some point.
-    pub seen_in: BTreeSet<Name>,
+    pub seen_in: NameSet,
     /// Whether they have ever been current (a return is `rejoined`, not `joined`).
     pub was_current: bool,
 }

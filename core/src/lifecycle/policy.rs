@@ -72,6 +72,11 @@ impl Attribute {
         Self::Manager,
     ];
 
+    /// Its place in [`Attribute::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
     /// The name used in TOML and JSON.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -2,7 +2,8 @@
 //! their history from one resolution to the next.
 
 use super::matching::{Groups, Hash128, Rec, keys, normalise};
-use super::person::{Name, Person};
+use super::shared::Name;
+use super::person::Person;
 use super::policy::{MatchKey, Policy};
 use super::resolve::PARALLEL_FROM;
 use super::{HashMap, new_map};
@@ -28,8 +29,8 @@ pub(super) fn continued(
     // looks again past the claimed ones (a rare split or merge). The same as looking each
     // group up in order: the first unclaimed match is the first match when that is unclaimed.
     let mut first_match = Vec::with_capacity(groups.len());
-    extend_in_runs(&mut first_match, groups.len(), PARALLEL_FROM, |run| {
-        groups.run(run).map(|group| find(group, None)).collect()
+    extend_in_runs(&mut first_match, groups.len(), PARALLEL_FROM, |run, out| {
+        out.extend(groups.run(run).map(|group| find(group, None)));
     });
     let continues = groups
         .iter()

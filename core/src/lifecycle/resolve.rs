@@ -7,11 +7,11 @@
 //! the prior person it continues).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use super::matching::{Groups, Rec, match_records, normalise, trim};
-use super::person::{Name, Outcome, Person, PersonRecord, Rule, Said, Verdict};
+use super::shared::{Name, NameSet, Shared};
+use super::person::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, Mode, OnLeave, Policy};
 use super::prior::continued;
 use super::{HashMap, HashSet, new_map, new_set};
@@ -105,11 +105,12 @@ fn build_people(
     continues: &[Option<usize>],
     prior: &[Person],
 ) -> Vec<Person> {
-    let build = |run: std::ops::Range<usize>| -> Vec<Person> {
+    let build = |run: std::ops::Range<usize>, out: &mut Vec<Person>| {
         let ctx = ctx.with_own_names();
+        let mut shared = Shared::default();
         let mut recs: Vec<Rec<'_>> = Vec::new();
         let end = run.end;
-        groups
+        let people = groups
             .run(run.clone())
             .zip(&continues[run.clone()])
             .zip(run)
@@ -121,9 +122,9 @@ fn build_people(
                 }
                 recs.clear();
                 recs.extend(group.iter().map(|&i| records[i]));
-                ctx.person(&recs, found.map(|i| &prior[i]))
-            })
-            .collect()
+                ctx.person(&mut shared, &recs, found.map(|i| &prior[i]))
+            });
+        out.extend(people);
     };
     let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
     extend_in_runs(&mut out, groups.len(), PARALLEL_FROM, build);
@@ -234,7 +235,6 @@ fn nonempty(value: Option<&str>) -> Option<&str> {
     value.map(trim).filter(|v| !v.is_empty())
 }
 
-#[derive(Clone)]
 struct Ctx<'a> {
     names: Vec<Name>,
     policy: &'a Policy,
@@ -248,18 +248,27 @@ struct Ctx<'a> {
 }
 
 impl<'a> Ctx<'a> {
-    /// Each record's email by its connection and source id, when some record names its manager
-    /// by source id (empty otherwise).
+    /// The email of every record some record names as its manager by source id, by its
+    /// connection and source id: how a manager's source id becomes an address. Only managers are
+    /// looked up, and they are a small share of the records (a tenth in a usual organisation), so
+    /// only theirs are kept: a map of every record was 80 MB at a million people.
     fn emails(records: &[Rec<'a>]) -> HashMap<(usize, &'a str), &'a str> {
-        // Only connections whose records name managers by source id are looked up.
         let mut map = new_map(0);
         for own in records.chunk_by(|a, b| a.conn == b.conn) {
-            if own.iter().any(|r| matches!(r.user.manager, Some(ManagerRef::SourceId(_)))) {
-                map.reserve(own.len());
-                map.extend(
-                    own.iter().filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))),
-                );
+            let mut managers: HashSet<&str> = new_set(0);
+            managers.extend(own.iter().filter_map(|r| match &r.user.manager {
+                Some(ManagerRef::SourceId(id)) => Some(id.as_str()),
+                _ => None,
+            }));
+            if managers.is_empty() {
+                continue;
             }
+            map.reserve(managers.len());
+            map.extend(
+                own.iter()
+                    .filter(|r| managers.contains(r.user.source_id.as_str()))
+                    .filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))),
+            );
         }
         map
     }
@@ -270,8 +279,10 @@ impl<'a> Ctx<'a> {
         let own = |n: &Name| Name::from(&**n);
         Self {
             names: self.names.iter().map(own).collect(),
+            policy: self.policy,
             sources: self.sources.iter().map(|(n, c)| (own(n), *c)).collect(),
-            ..self.clone()
+            attr_order: self.attr_order.clone(),
+            email_of: self.email_of,
         }
     }
 
@@ -303,34 +314,53 @@ impl<'a> Ctx<'a> {
     }
 
     fn order(&self, a: Attribute) -> &[usize] {
-        let i = Attribute::ALL.iter().position(|x| *x == a).unwrap_or_default();
-        &self.attr_order[i]
+        &self.attr_order[a.index()]
     }
 
     /// The value of attribute `a`: the first nonblank one in attribute precedence, and the
-    /// connection it came from (recorded in `provenance`).
+    /// connection it came from (recorded in `from`).
     fn attribute(
         &self,
         by_conn: &ByConn<'_>,
         a: Attribute,
         get: fn(&SourceUser) -> Option<&str>,
-        provenance: &mut BTreeMap<Attribute, Name>,
+        from: &mut [Option<usize>; Attribute::ALL.len()],
     ) -> Option<String> {
         let (value, c) = self
             .order(a)
             .iter()
             .find_map(|&c| by_conn.get(c).iter().find_map(|r| nonempty(get(r.user))).map(|v| (v, c)))?;
-        provenance.insert(a, self.names[c].clone());
+        from[a.index()] = Some(c);
         Some(value.to_owned())
     }
 
-    fn person(&self, recs: &[Rec<'a>], prior: Option<&Person>) -> Person {
-        let by_conn = ByConn::new(recs);
-        let mut seen_in: BTreeSet<Name> = prior.map(|p| p.seen_in.clone()).unwrap_or_default();
-        seen_in.extend(by_conn.conns().map(|c| self.names[c].clone()));
+    /// The connections that have listed a person: those `prior` was seen in, and those of
+    /// `by_conn`. Shared with every other person of this thread seen in the same ones, and
+    /// found without collecting the names first (nearly always it is a set handed out before).
+    fn seen_in(&self, shared: &mut Shared, prior: Option<&Person>, by_conn: &ByConn<'_>) -> NameSet {
+        let before = prior.map(|p| &p.seen_in);
+        let conns = || by_conn.conns().map(|c| &*self.names[c]);
+        let new = || conns().filter(|n| !before.is_some_and(|s| s.contains(n)));
+        let len = before.map_or(0, NameSet::len) + new().count();
+        let is_it = |set: &NameSet| {
+            set.len() == len
+                && before.is_none_or(|b| b.iter().all(|n| set.contains(n)))
+                && conns().all(|n| set.contains(n))
+        };
+        shared.set(is_it, || {
+            let own = |n: &str| self.names.iter().find(|o| &***o == n).cloned().unwrap_or_else(|| Name::from(n));
+            before.into_iter().flatten().map(|n| own(n)).chain(new().map(own)).collect()
+        })
+    }
 
-        let mut provenance = BTreeMap::new();
-        let mut take = |a, get| self.attribute(&by_conn, a, get, &mut provenance);
+    /// The person of records `recs`, continuing `prior`; `shared` hands out the sets people of
+    /// this thread share.
+    fn person(&self, shared: &mut Shared, recs: &[Rec<'a>], prior: Option<&Person>) -> Person {
+        let by_conn = ByConn::new(recs);
+        let seen_in = self.seen_in(shared, prior, &by_conn);
+
+        let mut from = [None; Attribute::ALL.len()];
+        let mut take = |a, get| self.attribute(&by_conn, a, get, &mut from);
         let email = take(Attribute::Email, |u| u.email.as_deref());
         let employee_id = take(Attribute::EmployeeId, |u| u.employee_id.as_deref());
         let first_name = take(Attribute::FirstName, |u| u.first_name.as_deref());
@@ -343,7 +373,7 @@ impl<'a> Ctx<'a> {
             .iter()
             .find_map(|&c| by_conn.get(c).iter().find_map(|r| r.user.manager.as_ref()).map(|m| (m, c)))
             .map(|(m, c)| {
-                provenance.insert(Attribute::Manager, self.names[c].clone());
+                from[Attribute::Manager.index()] = Some(c);
                 match m {
                     ManagerRef::Email(e) => e.clone(),
                     ManagerRef::SourceId(id) => {
@@ -405,9 +435,9 @@ impl<'a> Ctx<'a> {
             lifecycle: decision.lifecycle,
             decided_by: decision.decided_by.map(|c| self.names[c].clone()),
             rule: decision.rule,
-            trace: decision.trace,
+            trace: shared.trace(decision.trace),
             review: decision.review || problems,
-            provenance,
+            provenance: shared.provenance(from, &self.names),
             records,
             seen_in,
         }
@@ -423,7 +453,7 @@ impl<'a> Ctx<'a> {
             lifecycle: decision.lifecycle,
             decided_by: decision.decided_by.map(|c| self.names[c].clone()),
             rule: decision.rule,
-            trace: decision.trace,
+            trace: decision.trace.into(),
             review: decision.review,
             records: Vec::new(),
             ..p.clone()
@@ -433,7 +463,7 @@ impl<'a> Ctx<'a> {
     fn decide(
         &self,
         by_conn: &ByConn<'_>,
-        seen_in: &BTreeSet<Name>,
+        seen_in: &NameSet,
         emails: &[&str],
         all_guest: bool,
         prior: Option<&Person>,

@@ -1,7 +1,6 @@
 //! Table-driven tests of the trace (what each source of truth said and what came of it), the
 //! events two resolutions fire, and the transitions between them.
 
-use std::collections::{BTreeMap, BTreeSet};
 
 use super::tests::{ANN, Snaps, ann, one, policy, run, user};
 use super::*;
@@ -252,11 +251,11 @@ fn person(key: &str, lifecycle: L, was_current: bool, role: Option<&str>, depart
         lifecycle,
         decided_by: matches!(lifecycle, L::Current | L::Past).then(|| "ukg".into()),
         rule: Rule::NoSourceOfTruth,
-        trace: Vec::new(),
+        trace: Trace::default(),
         review: false,
-        provenance: BTreeMap::new(),
+        provenance: Provenance::default(),
         records: Vec::new(),
-        seen_in: BTreeSet::new(),
+        seen_in: NameSet::default(),
         was_current: was_current || lifecycle == L::Current,
     }
 }

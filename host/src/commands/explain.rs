@@ -119,7 +119,7 @@ impl<'a> Explanation<'a> {
                 .map(|a| AttributeOut {
                     attribute: a,
                     value: attribute_value(p, a),
-                    from: p.provenance.get(&a).map(|c| &**c),
+                    from: p.provenance.get(a).map(|c| &**c),
                 })
                 .collect(),
             source_records,

@@ -224,8 +224,8 @@ fn in_id_order(users: Vec<SourceUser>) -> Vec<SourceUser> {
         }
     }
     let mut copies = Vec::with_capacity(kept.len());
-    extend_in_runs(&mut copies, kept.len(), PARALLEL_COPY_FROM, |run| {
-        kept[run].iter().map(|&(_, i)| users[i].clone()).collect()
+    extend_in_runs(&mut copies, kept.len(), PARALLEL_COPY_FROM, |run, copies| {
+        copies.extend(kept[run].iter().map(|&(_, i)| users[i].clone()));
     });
     if users.len() >= PARALLEL_COPY_FROM {
         // Millions of strings to free: the merge need not wait for that.
