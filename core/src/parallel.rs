@@ -7,11 +7,12 @@
 
 use std::ops::Range;
 
-/// Has `make(run, out)` append the results of consecutive runs covering `0..len` to `out`, each
-/// run made on a thread of its own (one per core, eight at most), the results in the order of the
-/// runs. The first run is made on this thread straight into `out`; the others into vectors of
-/// their own, appended after it (so at most the later runs' results are held twice, never the
-/// whole). Below `serial_below` items, or on one core, it is one run made on this thread: starting
+/// Has `make(run, out)` append the results of consecutive runs covering `0..len` to `out`, in
+/// the order of the runs, made in rounds: in each, one run per core (eight at most), the first
+/// made on this thread straight into `out`, the others on threads of their own into vectors
+/// appended after it. A run is at most [`ROUND`] items, so at most that many results a core are
+/// ever held twice (a million people made in two halves held half a million twice: 180 MB).
+/// Below `serial_below` items, or on one core, it is one run made on this thread: starting
 /// threads costs more. Each thread's allocations lie together, so reading the results in order
 /// reads memory in order. A panic in `make` goes on as this thread's own.
 pub fn extend_in_runs<U: Send>(
@@ -25,25 +26,33 @@ pub fn extend_in_runs<U: Send>(
         make(0..len, out);
         return;
     }
-    let run = len.div_ceil(threads);
-    std::thread::scope(|scope| {
-        let make = &make;
-        let workers: Vec<_> = (run..len)
-            .step_by(run)
-            .map(|start| {
-                scope.spawn(move || {
-                    let mut own = Vec::new();
-                    make(start..(start + run).min(len), &mut own);
-                    own
+    let run = len.div_ceil(threads).min(ROUND);
+    let make = &make;
+    for round in (0..len).step_by(run * threads) {
+        let runs = (round..len).step_by(run).take(threads).map(|start| start..(start + run).min(len));
+        std::thread::scope(|scope| {
+            let mut runs = runs.clone();
+            let here = runs.next().unwrap_or(0..0);
+            let workers: Vec<_> = runs
+                .map(|run| {
+                    scope.spawn(move || {
+                        let mut own = Vec::new();
+                        make(run, &mut own);
+                        own
+                    })
                 })
-            })
-            .collect();
-        make(0..run.min(len), out);
-        for worker in workers {
-            out.append(&mut worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        }
-    });
+                .collect();
+            make(here, out);
+            for worker in workers {
+                out.append(&mut worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+            }
+        });
+    }
 }
+
+/// The most items a thread makes in one round of [`extend_in_runs`]: enough that starting the
+/// threads of a round costs nothing beside it, few enough that what is held twice stays small.
+pub const ROUND: usize = 1 << 16;
 
 /// Calls `work` on every one of `items`, the items shared out over the machine's cores in
 /// contiguous runs (one per core, eight at most). Below `serial_below` items, or on one core, all
@@ -92,9 +101,12 @@ mod tests {
 
     #[test]
     fn runs_cover_every_item_once_in_order() {
-        for (len, serial_below) in [(0, 10), (5, 10), (10, 1), (1001, 1), (7, 0)] {
+        for (len, serial_below) in [(0, 10), (5, 10), (10, 1), (1001, 1), (7, 0), (ROUND * 5 + 3, 1), (ROUND * 2, 1)] {
             let mut out = vec![usize::MAX];
-            extend_in_runs(&mut out, len, serial_below, |run, out| out.extend(run.map(|i| i * 2)));
+            extend_in_runs(&mut out, len, serial_below, |run, out| {
+                assert!(run.len() <= ROUND, "a run of {} items", run.len());
+                out.extend(run.map(|i| i * 2));
+            });
             let want: Vec<usize> = std::iter::once(usize::MAX).chain((0..len).map(|i| i * 2)).collect();
             assert_eq!(out, want, "{len} items, serial below {serial_below}");
         }
