@@ -2,10 +2,10 @@
 //! their history from one resolution to the next.
 
 use super::matching::{Groups, Hash128, Rec, keys, normalise};
-use super::shared::Name;
 use super::person::Person;
 use super::policy::{MatchKey, Policy};
 use super::resolve::PARALLEL_FROM;
+use super::shared::Name;
 use super::{HashMap, new_map};
 use crate::parallel::{extend_in_runs, join};
 
@@ -64,7 +64,8 @@ impl PriorIndex {
         // The two kinds of lookup are built side by side.
         let (by_record, by_key) = join(
             || {
-                let mut by_record = new_map(prior.len());
+                // Sized for every record at once: growing a map of millions moves every entry.
+                let mut by_record = new_map(prior.iter().map(|p| p.records.len()).sum());
                 for (i, p) in prior.iter().enumerate() {
                     for r in &p.records {
                         // Only records of a connection with a snapshot can be found again.

@@ -10,10 +10,10 @@ use std::cmp::Reverse;
 use std::time::Instant;
 
 use super::matching::{Groups, Rec, match_records, normalise, trim};
-use super::shared::{Name, NameSet, Shared};
 use super::person::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, Mode, OnLeave, Policy};
 use super::prior::continued;
+use super::shared::{Name, NameSet, Shared};
 use super::{HashMap, HashSet, new_map, new_set};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
 use crate::parallel::extend_in_runs;
@@ -108,22 +108,19 @@ fn build_people(
     let build = |run: std::ops::Range<usize>, out: &mut Vec<Person>| {
         let ctx = ctx.with_own_names();
         let mut shared = Shared::default();
+        let mut by_conn = ByConn::default();
         let mut recs: Vec<Rec<'_>> = Vec::new();
         let end = run.end;
-        let people = groups
-            .run(run.clone())
-            .zip(&continues[run.clone()])
-            .zip(run)
-            .map(|((group, found), g)| {
-                if let Some(ahead) = groups.get(g + AHEAD).filter(|_| g + AHEAD < end) {
-                    for &i in ahead {
-                        touch(records[i].user);
-                    }
+        let people = groups.run(run.clone()).zip(&continues[run.clone()]).zip(run).map(|((group, found), g)| {
+            if let Some(ahead) = groups.get(g + AHEAD).filter(|_| g + AHEAD < end) {
+                for &i in ahead {
+                    touch(records[i].user);
                 }
-                recs.clear();
-                recs.extend(group.iter().map(|&i| records[i]));
-                ctx.person(&mut shared, &recs, found.map(|i| &prior[i]))
-            });
+            }
+            recs.clear();
+            recs.extend(group.iter().map(|&i| records[i]));
+            ctx.person(&mut shared, &mut by_conn, &recs, found.map(|i| &prior[i]))
+        });
         out.extend(people);
     };
     let mut out = Vec::with_capacity(groups.len() + prior.len() / 16);
@@ -206,11 +203,13 @@ struct ByConn<'u> {
 }
 
 impl<'u> ByConn<'u> {
-    fn new(recs: &[Rec<'u>]) -> Self {
-        let mut recs = recs.to_vec();
+    /// Holds `recs` instead of what it held (its memory is reused: one allocation a thread, not
+    /// one a person).
+    fn fill(&mut self, recs: &[Rec<'u>]) {
+        self.recs.clear();
+        self.recs.extend_from_slice(recs);
         // Stable: records of one status keep their canonical order.
-        recs.sort_by_key(|r| (r.conn, Reverse(r.user.status.employment_rank())));
-        Self { recs }
+        self.recs.sort_by_key(|r| (r.conn, Reverse(r.user.status.employment_rank())));
     }
 
     /// The records of connection `c`, best status first; empty when it has none.
@@ -354,13 +353,20 @@ impl<'a> Ctx<'a> {
     }
 
     /// The person of records `recs`, continuing `prior`; `shared` hands out the sets people of
-    /// this thread share.
-    fn person(&self, shared: &mut Shared, recs: &[Rec<'a>], prior: Option<&Person>) -> Person {
-        let by_conn = ByConn::new(recs);
-        let seen_in = self.seen_in(shared, prior, &by_conn);
+    /// this thread share, `by_conn` is room to sort the records in.
+    fn person(
+        &self,
+        shared: &mut Shared,
+        by_conn: &mut ByConn<'a>,
+        recs: &[Rec<'a>],
+        prior: Option<&Person>,
+    ) -> Person {
+        by_conn.fill(recs);
+        let by_conn = &*by_conn;
+        let seen_in = self.seen_in(shared, prior, by_conn);
 
         let mut from = [None; Attribute::ALL.len()];
-        let mut take = |a, get| self.attribute(&by_conn, a, get, &mut from);
+        let mut take = |a, get| self.attribute(by_conn, a, get, &mut from);
         let email = take(Attribute::Email, |u| u.email.as_deref());
         let employee_id = take(Attribute::EmployeeId, |u| u.employee_id.as_deref());
         let first_name = take(Attribute::FirstName, |u| u.first_name.as_deref());
@@ -411,14 +417,14 @@ impl<'a> Ctx<'a> {
         let all_emails: Vec<&str> =
             email.iter().map(String::as_str).chain(aliases.iter().map(String::as_str)).collect();
         let all_guest = recs.iter().all(|r| r.user.guest);
-        let decision = self.decide(&by_conn, &seen_in, &all_emails, all_guest, prior);
+        let decision = self.decide(by_conn, &seen_in, &all_emails, all_guest, prior);
         drop(all_emails);
         let problems = recs.iter().any(|r| !r.user.problems.is_empty());
         let status = decision.status.or_else(|| {
             self.order(Attribute::Email).iter().find_map(|&c| by_conn.get(c).first().map(|r| r.user.status))
         });
-        let key =
-            prior.map_or_else(|| format!("{}:{}", self.names[recs[0].conn], recs[0].user.source_id), |p| p.key.clone());
+        let key = prior
+            .map_or_else(|| [&*self.names[recs[0].conn], ":", &recs[0].user.source_id].concat(), |p| p.key.clone());
         Person {
             key,
             email,

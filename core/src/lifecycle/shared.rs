@@ -104,7 +104,9 @@ impl Provenance {
 
     /// Every attribute that has a value and where it came from, in [`Attribute::ALL`] order.
     pub fn iter(&self) -> impl Iterator<Item = (Attribute, &Name)> {
-        self.0.iter().flat_map(|from| Attribute::ALL.into_iter().zip(from.iter()).filter_map(|(a, c)| Some((a, c.as_ref()?))))
+        self.0
+            .iter()
+            .flat_map(|from| Attribute::ALL.into_iter().zip(from.iter()).filter_map(|(a, c)| Some((a, c.as_ref()?))))
     }
 
     /// How many attributes have a value.

@@ -1,7 +1,6 @@
 //! Table-driven tests of the trace (what each source of truth said and what came of it), the
 //! events two resolutions fire, and the transitions between them.
 
-
 use super::tests::{ANN, Snaps, ann, one, policy, run, user};
 use super::*;
 use crate::model::{EmploymentStatus as S, Lifecycle as L, SourceUser};
