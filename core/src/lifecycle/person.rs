@@ -5,13 +5,14 @@ use std::fmt;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use super::shared::{Name, NameSet, Provenance, Trace};
+use super::shared::{Name, NameSet, Provenance, Trace, read_exact, read_name, read_some_name};
 use crate::model::{EmploymentStatus, Lifecycle};
 
 /// One source record of a person, as output lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonRecord {
     /// Connection name.
+    #[serde(deserialize_with = "read_name")]
     pub connection: Name,
     /// The record's id in that source.
     pub source_id: String,
@@ -95,11 +96,13 @@ pub enum Outcome {
     /// A higher-ranked source of truth decided (`precedence`, or `any-active` once one is active).
     Outranked {
         /// The connection that decided.
+        #[serde(deserialize_with = "read_name")]
         by: Name,
     },
     /// `any-active`: it ranks higher, but does not have them active, so a lower source decided.
     NotActive {
         /// The connection that decided.
+        #[serde(deserialize_with = "read_name")]
         by: Name,
     },
     /// It has nothing to say about them.
@@ -112,6 +115,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Verdict {
     /// Connection name.
+    #[serde(deserialize_with = "read_name")]
     pub connection: Name,
     /// Its rank among the sources of truth, 1 first.
     pub rank: usize,
@@ -163,6 +167,7 @@ pub struct Person {
     /// Primary email.
     pub email: Option<String>,
     /// Every other email address of the person, across sources.
+    #[serde(deserialize_with = "read_exact")]
     pub aliases: Vec<String>,
     /// Employee number.
     pub employee_id: Option<String>,
@@ -184,6 +189,7 @@ pub struct Person {
     /// What the policy makes of them.
     pub lifecycle: Lifecycle,
     /// The connection whose say decided the lifecycle.
+    #[serde(deserialize_with = "read_some_name")]
     pub decided_by: Option<Name>,
     /// Why.
     pub rule: Rule,
@@ -195,6 +201,7 @@ pub struct Person {
     /// Which connection each attribute came from.
     pub provenance: Provenance,
     /// Current source records.
+    #[serde(deserialize_with = "read_exact")]
     pub records: Vec<PersonRecord>,
     /// Connections whose complete snapshots have listed them at some point.
     pub seen_in: NameSet,

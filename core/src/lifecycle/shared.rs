@@ -10,6 +10,7 @@
 //! count.
 
 use std::borrow::Borrow;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
@@ -24,6 +25,44 @@ use super::{HashSet, new_set};
 /// A connection's name as people carry it: shared by every record, verdict and provenance entry
 /// that names the connection, where a million people would otherwise hold millions of copies.
 pub type Name = Arc<str>;
+
+thread_local! {
+    /// What people read on this thread share: stored people are read one by one, and would
+    /// otherwise hold a copy of every connection name and set each (about 700 bytes a person).
+    static READ: RefCell<Shared> = RefCell::new(Shared::default());
+}
+
+/// Reads a connection name, shared with the names read before it on this thread.
+///
+/// # Errors
+///
+/// When the value is not a string.
+pub(super) fn read_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Name, D::Error> {
+    let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+    Ok(READ.with_borrow_mut(|read| read.name(&name)))
+}
+
+/// Reads a list into a vector of its exact length. A vector read element by element grows to
+/// hold four at least (serde does not know the length ahead), where most people have one record.
+///
+/// # Errors
+///
+/// When the value is not a list of `T`.
+pub(super) fn read_exact<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Vec<T>, D::Error> {
+    let mut list = Vec::<T>::deserialize(deserializer)?;
+    list.shrink_to_fit();
+    Ok(list)
+}
+
+/// [`read_name`] for an optional name.
+///
+/// # Errors
+///
+/// When the value is neither a string nor null.
+pub(super) fn read_some_name<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Name>, D::Error> {
+    let name = Option::<std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+    Ok(name.map(|name| READ.with_borrow_mut(|read| read.name(&name))))
+}
 
 /// Connection names, each once, in name order (a person's `seen_in`). Cloning it is cheap: the
 /// names are shared.
@@ -84,7 +123,9 @@ impl Serialize for NameSet {
 
 impl<'de> Deserialize<'de> for NameSet {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Vec::<Name>::deserialize(deserializer)?.into_iter().collect())
+        let names = Vec::<std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        let set: Self = READ.with_borrow_mut(|read| names.iter().map(|n| read.name(n)).collect());
+        Ok(READ.with_borrow_mut(|read| read.set(|s| *s == set, || set.clone())))
     }
 }
 
@@ -146,7 +187,11 @@ impl Serialize for Provenance {
 
 impl<'de> Deserialize<'de> for Provenance {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(BTreeMap::<Attribute, Name>::deserialize(deserializer)?.into_iter().collect())
+        let from = BTreeMap::<Attribute, std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        READ.with_borrow_mut(|read| {
+            let provenance: Self = from.iter().map(|(a, c)| (*a, read.name(c))).collect();
+            Ok(read.provenance_that(|p| *p == provenance, || provenance.clone()))
+        })
     }
 }
 
@@ -198,7 +243,8 @@ impl Serialize for Trace {
 
 impl<'de> Deserialize<'de> for Trace {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Vec::<Verdict>::deserialize(deserializer)?.into())
+        let verdicts = Vec::<Verdict>::deserialize(deserializer)?;
+        Ok(READ.with_borrow_mut(|read| read.trace(verdicts)))
     }
 }
 
@@ -206,14 +252,15 @@ impl<'de> Deserialize<'de> for Trace {
 /// them. A handful of sets cover nearly everyone; past [`Shared::MOST`] of a kind, new ones are
 /// made for each person instead of remembered (a cache searched for each person must stay small).
 pub(super) struct Shared {
+    names: Vec<Name>,
     sets: Vec<NameSet>,
-    provenances: Vec<([Option<usize>; ATTRIBUTES], Provenance)>,
+    provenances: Vec<Provenance>,
     traces: HashSet<Trace>,
 }
 
 impl Default for Shared {
     fn default() -> Self {
-        Self { sets: Vec::new(), provenances: Vec::new(), traces: new_set(0) }
+        Self { names: Vec::new(), sets: Vec::new(), provenances: Vec::new(), traces: new_set(0) }
     }
 }
 
@@ -223,6 +270,18 @@ impl Shared {
 
     /// The most traces remembered, found by hash: they vary more (a vendor's raw statuses).
     const MOST_TRACES: usize = 4096;
+
+    /// The name `name`, one made before when there is one.
+    fn name(&mut self, name: &str) -> Name {
+        if let Some(known) = self.names.iter().find(|n| ***n == *name) {
+            return known.clone();
+        }
+        let new = Name::from(name);
+        if self.names.len() < Self::MOST {
+            self.names.push(new.clone());
+        }
+        new
+    }
 
     /// The cached set that `is_it`, or the one `make` builds when none is.
     pub(super) fn set(&mut self, is_it: impl Fn(&NameSet) -> bool, make: impl FnOnce() -> NameSet) -> NameSet {
@@ -238,12 +297,30 @@ impl Shared {
 
     /// The provenance of attributes from connections `from` (by index into `names`).
     pub(super) fn provenance(&mut self, from: [Option<usize>; ATTRIBUTES], names: &[Name]) -> Provenance {
-        if let Some((_, p)) = self.provenances.iter().find(|(f, _)| *f == from) {
+        let is_it = |p: &Provenance| {
+            Attribute::ALL.iter().all(|&a| match (p.get(a), from[a.index()]) {
+                (None, None) => true,
+                (Some(n), Some(c)) => Arc::ptr_eq(n, &names[c]) || **n == *names[c],
+                _ => false,
+            })
+        };
+        self.provenance_that(is_it, || {
+            Provenance(from.iter().any(Option::is_some).then(|| Arc::new(from.map(|c| Some(names[c?].clone())))))
+        })
+    }
+
+    /// The cached provenance that `is_it`, or the one `make` builds when none is.
+    fn provenance_that(
+        &mut self,
+        is_it: impl Fn(&Provenance) -> bool,
+        make: impl FnOnce() -> Provenance,
+    ) -> Provenance {
+        if let Some(p) = self.provenances.iter().find(|p| is_it(p)) {
             return p.clone();
         }
-        let p = Provenance(from.iter().any(Option::is_some).then(|| Arc::new(from.map(|c| Some(names[c?].clone())))));
+        let p = make();
         if self.provenances.len() < Self::MOST {
-            self.provenances.push((from, p.clone()));
+            self.provenances.push(p.clone());
         }
         p
     }
@@ -316,6 +393,30 @@ mod tests {
             assert!(set.contains(&name));
         }
         assert_eq!(shared.sets.len(), Shared::MOST);
+    }
+
+    #[test]
+    fn what_is_read_on_one_thread_is_shared() {
+        // Stored people are read one by one: the second reads the first's names and sets.
+        let read = || {
+            let set: NameSet = serde_json::from_str(r#"["ukg","azure"]"#).unwrap();
+            let p: Provenance = serde_json::from_str(r#"{"email":"ukg","role":"azure"}"#).unwrap();
+            let trace: Trace = serde_json::from_str(
+                r#"[{"connection":"ukg","rank":1,"said":"listed","status":"active","raw_status":"A","outcome":"decided"},
+                    {"connection":"azure","rank":2,"said":"listed","outcome":"outranked","by":"ukg"}]"#,
+            )
+            .unwrap();
+            (set, p, trace)
+        };
+        let (a, b) = (read(), read());
+        assert!(Arc::ptr_eq(&a.0.0, &b.0.0), "one set");
+        assert!(Arc::ptr_eq(a.1.0.as_ref().unwrap(), b.1.0.as_ref().unwrap()), "one provenance");
+        assert!(Arc::ptr_eq(&a.2.0, &b.2.0), "one trace");
+        let ukg = a.1.get(Attribute::Email).unwrap();
+        assert!(Arc::ptr_eq(ukg, &a.2[0].connection), "one name everywhere");
+        assert!(Arc::ptr_eq(ukg, a.0.iter().find(|n| &***n == "ukg").unwrap()));
+        assert_eq!(a.2[1].outcome, super::super::person::Outcome::Outranked { by: Name::from("ukg") });
+        assert_eq!(serde_json::to_string(&a.1).unwrap(), r#"{"email":"ukg","role":"azure"}"#);
     }
 
     #[test]
