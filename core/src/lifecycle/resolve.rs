@@ -3,8 +3,9 @@
 //! Built for a million people a source: records are borrowed from the snapshots, never copied
 //! until they become a person's own fields; matching keys are borrowed when they are already
 //! lowercase; connection names are shared ([`Name`]) by every record, verdict and provenance
-//! entry; and the people are built on every core (groups are independent once each has found
-//! the prior person it continues).
+//! entry, and people share their sets of them and their traces (`shared.rs`); and the people
+//! are built on every core (groups are independent once each has found the prior person it
+//! continues).
 
 use std::cmp::Reverse;
 use std::time::Instant;

@@ -7,7 +7,8 @@
 //! `BTreeSet`, a `BTreeMap`, a `Vec`) they cost about 500 bytes and four allocations a person,
 //! nearly half of what a resolved person weighed. The resolver hands them out from a cache per
 //! thread ([`Shared`]), so that cloning them does not make the cores take turns at one reference
-//! count.
+//! count; people read back from their stored JSON share them through a cache of the reading
+//! thread (`READ`).
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
@@ -248,9 +249,10 @@ impl<'de> Deserialize<'de> for Trace {
     }
 }
 
-/// One thread's cache of the sets it has handed out, so that people with the same ones share
-/// them. A handful of sets cover nearly everyone; past [`Shared::MOST`] of a kind, new ones are
-/// made for each person instead of remembered (a cache searched for each person must stay small).
+/// One thread's cache of the names, sets and traces it has handed out (resolving) or read (from
+/// stored people), so that people with the same ones share them. A handful cover nearly
+/// everyone; past [`Shared::MOST`] of a kind, new ones are made for each person instead of
+/// remembered (a cache searched for each person must stay small).
 pub(super) struct Shared {
     names: Vec<Name>,
     sets: Vec<NameSet>,
