@@ -13,7 +13,7 @@ use std::time::Instant;
 use super::matching::{Groups, Rec, match_records, normalise, trim};
 use super::person::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use super::policy::{Attribute, Mode, OnLeave, Policy};
-use super::prior::continued;
+use super::prior::{continued, settle_keys};
 use super::shared::{Name, NameSet, Shared};
 use super::{HashMap, HashSet, new_map, new_set};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
@@ -154,47 +154,6 @@ fn touch(user: &SourceUser) {
         opt(&user.department),
         opt(&user.raw_status),
     ));
-}
-
-/// Makes new people's keys unique: a new person keeps the `connection:source_id` of their first
-/// record unless that was a key known before (it would carry someone's history over) or an
-/// earlier person of this resolution has it; then `#2`, `#3`, ... is appended. Continuing people
-/// keep their prior keys, which are unique already.
-fn settle_keys(people: &mut [Person], continues: &[Option<usize>], prior: &[Person]) {
-    let mut reserved: HashSet<&str> = new_set(prior.len());
-    reserved.extend(prior.iter().map(|p| p.key.as_str()));
-    let mut used: HashSet<&str> = new_set(people.len());
-    let mut clashing = Vec::new();
-    for (i, p) in people.iter().enumerate() {
-        let is_new = continues.get(i).is_some_and(Option::is_none);
-        if (is_new && reserved.contains(p.key.as_str())) || !used.insert(p.key.as_str()) {
-            clashing.push(i);
-        }
-    }
-    if clashing.is_empty() {
-        return;
-    }
-    // Rare (a split person, a source listing one id twice): owned keys from here on.
-    let mut taken: HashSet<String> = new_set(used.len() + reserved.len());
-    taken.extend(used.into_iter().chain(reserved).map(str::to_owned));
-    for i in clashing {
-        let key = fresh_key(&people[i].key, |k| taken.contains(k));
-        taken.insert(key.clone());
-        people[i].key = key;
-    }
-}
-
-/// `base#2`, `base#3`, ...: the first that is not taken.
-fn fresh_key(base: &str, taken: impl Fn(&str) -> bool) -> String {
-    // At most one candidate per known key can be taken, so the search ends.
-    let mut n = 2_u64;
-    loop {
-        let key = format!("{base}#{n}");
-        if !taken(&key) {
-            return key;
-        }
-        n += 1;
-    }
 }
 
 /// A person's records by connection, each connection's best employment status first.
