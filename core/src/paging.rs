@@ -1,7 +1,7 @@
 //! Guards every paged listing against vendors that never stop.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use crate::error::{ConnectorError, ErrorKind};
 
@@ -59,10 +59,12 @@ impl PageGuard {
     }
 }
 
+/// A fingerprint of `bytes`. Every page body of a listing goes through here (a 10,000-row page
+/// is about 5 MB): foldhash reads it several times faster than the standard library's `SipHash`,
+/// which took 1.5% of a sync's processor time. A fixed seed is enough: nobody gains from making
+/// two different pages look alike, which would only stop a listing.
 fn hash(bytes: &[u8]) -> u64 {
-    let mut h = DefaultHasher::new();
-    bytes.hash(&mut h);
-    h.finish()
+    foldhash::quality::FixedState::default().hash_one(bytes)
 }
 
 /// Why a body is not the page `expected` (`"a page of users"`), saying where but never quoting it:
