@@ -3,6 +3,8 @@
 use std::collections::HashSet;
 use std::hash::BuildHasher;
 
+use serde::de::DeserializeOwned;
+
 use crate::error::{ConnectorError, ErrorKind};
 
 /// Counts pages and remembers cursors and page contents, so that a listing whose pages keep
@@ -67,6 +69,25 @@ fn hash(bytes: &[u8]) -> u64 {
     foldhash::quality::FixedState::default().hash_one(bytes)
 }
 
+/// Reads a page's body as `T`, or says why it is not the page `expected` ([`not_a_page`]).
+///
+/// A body that is UTF-8 throughout (nearly every one) is checked once as a whole and parsed as
+/// text: `serde_json`, given bytes, checks each string it reads on its own, which took about 3% of
+/// a sync's processor time (a page of 10,000 rows holds some 400,000 strings). Any other body is
+/// parsed as bytes, as before, so that bad bytes in a field nobody reads still do not fail a
+/// listing.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidResponse`] when the body is not JSON of `T`'s shape.
+pub fn parse_page<T: DeserializeOwned>(body: &[u8], what: &str, expected: &str) -> Result<T, ConnectorError> {
+    let parsed = match std::str::from_utf8(body) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(body),
+    };
+    parsed.map_err(|e| not_a_page(what, expected, &e))
+}
+
 /// Why a body is not the page `expected` (`"a page of users"`), saying where but never quoting it:
 /// serde's own message can quote a value, and the body holds people's data. `what` names the call.
 pub fn not_a_page(what: &str, expected: &str, e: &serde_json::Error) -> ConnectorError {
@@ -100,5 +121,23 @@ mod tests {
         g.body(b"[1]").unwrap();
         g.body(b"[2]").unwrap();
         assert!(g.body(b"[2]").unwrap_err().to_string().contains("repeats"));
+    }
+
+    #[test]
+    fn pages_parse_as_text_or_as_bytes() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Row {
+            name: String,
+        }
+        let rows: Vec<Row> = parse_page(r#"[{"name":"Zoë"}]"#.as_bytes(), "GET /users", "rows").unwrap();
+        assert_eq!(rows, [Row { name: "Zoë".into() }]);
+        // Bad bytes where nobody reads them do not fail the page; where a value is read, they do.
+        let ignored = b"[{\"name\":\"Ann\",\"ssn\":\"\xff\xfe\"}]";
+        assert_eq!(parse_page::<Vec<Row>>(ignored, "GET /users", "rows").unwrap(), [Row { name: "Ann".into() }]);
+        let read = b"[{\"name\":\"A\xffn\"}]";
+        let error = parse_page::<Vec<Row>>(read, "GET /users", "rows").unwrap_err().to_string();
+        assert!(error.starts_with("GET /users: the answer is not rows"), "{error}");
+        let error = parse_page::<Vec<Row>>(b"[{\"name\":", "GET /users", "rows").unwrap_err().to_string();
+        assert!(error.contains("truncated JSON"), "{error}");
     }
 }

@@ -140,7 +140,7 @@ impl Connector for EntraIdConnector {
             let what = format!("GET /v1.0/users page {page_no}");
             let response = self.get(&what, &url).await?;
             guard.body(&response.body)?;
-            let page: UsersPage = serde_json::from_slice(&response.body).map_err(|e| not_a_page(&what, &e))?;
+            let page: UsersPage = paging::parse_page(&response.body, &what, "a page of users")?;
             let Some(value) = page.value else {
                 return Err(ConnectorError::new(
                     ErrorKind::InvalidResponse,

@@ -154,7 +154,7 @@ impl Connector for GoogleWorkspaceConnector {
             let what = self.what(page_no);
             let response = self.get_users(&what, PAGE_SIZE, page_token.as_deref()).await?;
             guard.body(&response.body)?;
-            let page: UsersPage = serde_json::from_slice(&response.body).map_err(|e| not_a_page(&what, &e))?;
+            let page: UsersPage = paging::parse_page(&response.body, &what, "a page of users")?;
             // `users` is absent on an empty page; that is not an error.
             let mapped = page
                 .users

@@ -200,9 +200,7 @@ impl UkgClient {
 
 /// The rows of a page's body.
 fn parse_rows<T: DeserializeOwned>(endpoint: Endpoint, page: u32, body: &[u8]) -> Result<Vec<T>, ConnectorError> {
-    serde_json::from_slice(body).map_err(|e| {
-        roster_core::paging::not_a_page(&format!("{} page {page}", endpoint.name()), "a JSON array of rows", &e)
-    })
+    roster_core::paging::parse_page(body, &format!("{} page {page}", endpoint.name()), "a JSON array of rows")
 }
 
 /// Whether a page of `rows` rows ends the listing, given what its `Link` headers say
