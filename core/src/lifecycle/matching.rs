@@ -170,8 +170,12 @@ impl Groups {
     /// The members of group `g`, if there is one.
     pub fn get(&self, g: usize) -> Option<&[usize]> {
         let end = *self.ends.get(g)?;
-        let start = g.checked_sub(1).map_or(0, |before| self.ends[before]);
-        Some(&self.members[start..end])
+        Some(&self.members[self.start(g)..end])
+    }
+
+    /// Where group `g` starts in `members`: where the one before it ends.
+    fn start(&self, g: usize) -> usize {
+        g.checked_sub(1).map_or(0, |before| self.ends[before])
     }
 
     /// The groups `run`, in order; as many as the run is long, so that collecting them
@@ -181,8 +185,7 @@ impl Groups {
     ///
     /// When `run` goes past the last group, as slicing would.
     pub fn run(&self, run: std::ops::Range<usize>) -> impl ExactSizeIterator<Item = &[usize]> {
-        let start = |g: usize| g.checked_sub(1).map_or(0, |before| self.ends[before]);
-        run.map(move |g| &self.members[start(g)..self.ends[g]])
+        run.map(move |g| &self.members[self.start(g)..self.ends[g]])
     }
 
     /// Every group, in order.
@@ -262,9 +265,9 @@ fn index_of(key: Hashed) -> usize {
 /// A map from keys to records costs a cache miss or two per record at a million records (and so
 /// does reading a key again to compare it). Instead, every key is hashed ([`Hash128`]) in one
 /// pass over the records, in memory order and on every core, and the hashes are sorted
-/// ([`sort_hashed`], each a [`Hashed`] of its record): records that share a key are neighbours. Each key is known by its place in
-/// the hashing order, which is the order of records and their keys, so the shared ones are put
-/// back in that order by their place, not by sorting again.
+/// ([`sort_hashed`], each a [`Hashed`] of its record): records that share a key are neighbours.
+/// Each key is known by its place in the hashing order, which is the order of records and their
+/// keys, so the shared ones are put back in that order by their place, not by sorting again.
 fn shared_keys<'a, K, I>(records: &[Rec<'a>], keys_of: impl Fn(&Rec<'a>) -> I + Sync) -> Vec<(usize, usize)>
 where
     K: Hash,

@@ -113,7 +113,7 @@ fn build_people(
         let mut recs: Vec<Rec<'_>> = Vec::new();
         let end = run.end;
         let people = groups.run(run.clone()).zip(&continues[run.clone()]).zip(run).map(|((group, found), g)| {
-            if let Some(ahead) = groups.get(g + AHEAD).filter(|_| g + AHEAD < end) {
+            if let Some(ahead) = (g + AHEAD < end).then(|| groups.get(g + AHEAD)).flatten() {
                 for &i in ahead {
                     touch(records[i].user);
                 }

@@ -307,7 +307,7 @@ impl Shared {
             })
         };
         self.provenance_that(is_it, || {
-            Provenance(from.iter().any(Option::is_some).then(|| Arc::new(from.map(|c| Some(names[c?].clone())))))
+            Attribute::ALL.into_iter().filter_map(|a| Some((a, names[from[a.index()]?].clone()))).collect()
         })
     }
 
