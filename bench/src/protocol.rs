@@ -66,7 +66,7 @@ pub(crate) struct Measured {
     pub units: u64,
     /// Peak resident set size in bytes (`VmHWM`), when the platform reports it.
     pub peak_rss: Option<u64>,
-    /// Rows of people data (`source_users`, `people`, `events`, `runs`...) written.
+    /// Rows of people data (`snapshot_chunks`, `people_chunks`, `events`, `runs`...) written.
     pub rows_written: Option<u64>,
     /// Bookkeeping rows (`connections`, `meta`) written.
     pub bookkeeping_rows: Option<u64>,

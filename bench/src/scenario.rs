@@ -89,7 +89,7 @@ async fn resync(dir: &Path) -> Result<Measured> {
 }
 
 /// Tables that hold people's data and their history.
-const DATA_TABLES: [&str; 6] = ["source_users", "pending_users", "people", "events", "runs", "policy"];
+const DATA_TABLES: [&str; 6] = ["snapshot_chunks", "pending_chunks", "people_chunks", "events", "runs", "policy"];
 /// Tables that hold when things happened (`connections.last_sync_at`, `meta`).
 const BOOKKEEPING_TABLES: [&str; 2] = ["connections", "meta"];
 

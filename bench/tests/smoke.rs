@@ -28,9 +28,10 @@ fn every_scenario_runs_at_the_smallest_size() {
         assert!(row["peak_rss"].as_u64().is_some_and(|b| b > 1 << 20), "a peak RSS is measured: {row}");
     }
     let by = |name: &str| rows.iter().find(|r| r["scenario"] == name).unwrap();
-    // A UKG sync writes one snapshot row and one person per employee (plus the pending ones
-    // nobody resolved yet: none here) and fetched the floor's pages too.
-    assert!(by("ukg")["rows_written"].as_u64().is_some_and(|n| n >= 600), "{}", by("ukg"));
+    // A UKG sync stores its snapshot and its people in chunks of about a hundred records each
+    // (host/src/store/chunks.rs): a few rows of each and the run that recorded them, far fewer
+    // rows than records. It fetched the floor's pages too.
+    assert!(by("ukg")["rows_written"].as_u64().is_some_and(|n| (3..300).contains(&n)), "{}", by("ukg"));
     assert!(by("ukg")["floor_ratio"].as_f64().is_some_and(|r| r > 0.0), "{}", by("ukg"));
     assert!(by("floor")["requests"].as_u64().is_some_and(|n| n >= 2), "{}", by("floor"));
     // Nothing changed between the two syncs, so nothing is written.

@@ -23,7 +23,7 @@ use crate::store::{Commit, Committed, SnapshotWriter, Staged, Store, SyncOutcome
 #[derive(Debug)]
 enum Outcome {
     /// A complete snapshot replaced the previous one (and is kept for the resolution).
-    Synced { users: u64, rows_changed: u64, elapsed: Duration, snapshot: Option<Committed> },
+    Synced { users: u64, records_changed: u64, elapsed: Duration, snapshot: Option<Committed> },
     /// The listing or its storage failed; the previous snapshot is untouched.
     Failed { error: String, elapsed: Duration },
     /// The snapshot shrank beyond `max_snapshot_drop_percent`; nothing was replaced.
@@ -91,13 +91,17 @@ pub async fn run(config: &Config, store: &mut Store, selected: &[&Connection], f
         let c = selected[i];
         bars[i].finish_and_clear();
         match outcome {
-            Outcome::Synced { users, rows_changed, elapsed, snapshot } => {
+            Outcome::Synced { users, records_changed, elapsed, snapshot } => {
                 progress.println(&format!(
                     "{}: {users} user{} in {:.1} s ({})",
                     c.name,
                     plural(usize::try_from(users).unwrap_or(usize::MAX)),
                     elapsed.as_secs_f64(),
-                    if rows_changed == 0 { "no changes".to_owned() } else { format!("{rows_changed} rows changed") }
+                    if records_changed == 0 {
+                        "no changes".to_owned()
+                    } else {
+                        format!("{records_changed} records changed")
+                    }
                 ));
                 fresh.extend(snapshot);
             }
@@ -219,8 +223,8 @@ async fn sync_one(
     let committed = tokio::task::spawn_blocking(move || writer.commit(max_drop_percent, force)).await;
     tracing::debug!(committed_ms = started.elapsed().as_millis(), "snapshot committed");
     match committed {
-        Ok(Ok((Commit::Replaced { users, rows_changed }, snapshot))) => {
-            Outcome::Synced { users, rows_changed, elapsed: started.elapsed(), snapshot }
+        Ok(Ok((Commit::Replaced { users, records_changed }, snapshot))) => {
+            Outcome::Synced { users, records_changed, elapsed: started.elapsed(), snapshot }
         }
         Ok(Ok((Commit::Held(staged), _))) => Outcome::Held(staged),
         Ok(Err(e)) => failed(format!("{e:#}")),

@@ -4,10 +4,12 @@
 //!
 //! A snapshot is written in two steps, so that several listings can run at once and a failed one
 //! leaves nothing behind: while the listing runs, its pages are gathered in memory; only a
-//! complete listing is then merged into `source_users` in one write transaction that deletes rows
-//! no longer listed and writes only rows that changed ([`SnapshotWriter`]).
+//! complete listing is then merged into `snapshot_chunks` in one write transaction that writes
+//! only the chunks of records that changed ([`SnapshotWriter`], [`chunks`]).
 
+mod chunks;
 mod people;
+mod people_chunks;
 mod snapshot;
 #[cfg(test)]
 mod tests;
@@ -33,6 +35,8 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("migrations/001_initial.sql")),
         M::up(include_str!("migrations/002_history.sql")),
         M::up(include_str!("migrations/003_one_people_order_index.sql")),
+        M::up_with_hook(include_str!("migrations/004_snapshot_chunks.sql"), snapshot::rows_into_chunks),
+        M::up_with_hook(include_str!("migrations/005_people_chunks.sql"), people_chunks::rows_into_chunks),
     ])
 }
 
@@ -185,7 +189,6 @@ impl Store {
         Ok(SnapshotWriter::new(
             connect(&self.path, self.busy_timeout)?,
             self.path.clone(),
-            self.busy_timeout,
             connection,
             connector,
             self.commit_lock.clone(),
@@ -248,7 +251,7 @@ impl Store {
         if !self.has_snapshot(connection)? {
             return Ok(None);
         }
-        self.users_of("SELECT data FROM source_users WHERE connection = ?1 ORDER BY source_id", connection).map(Some)
+        self.users_of("snapshot_chunks", connection).map(Some)
     }
 
     /// The version of every connection's snapshot, by name.
@@ -277,32 +280,38 @@ impl Store {
         if pending.flatten().is_none() {
             return Ok(None);
         }
-        self.users_of("SELECT data FROM pending_users WHERE connection = ?1 ORDER BY source_id", connection).map(Some)
+        self.users_of("pending_chunks", connection).map(Some)
     }
 
-    /// One record of a connection's snapshot.
+    /// One record of a connection's snapshot: read from the one chunk that can hold it.
     pub fn source_user(&self, connection: &str, source_id: &str) -> Result<Option<SourceUser>> {
-        let data: Option<String> = self
+        let data: Option<Vec<u8>> = self
             .conn
             .query_row(
-                "SELECT data FROM source_users WHERE connection = ?1 AND source_id = ?2",
+                "SELECT data FROM snapshot_chunks WHERE connection = ?1 AND first_id <= ?2
+                 ORDER BY first_id DESC LIMIT 1",
                 [connection, source_id],
                 |r| r.get(0),
             )
             .optional()?;
-        data.map(|d| serde_json::from_str(&d).with_context(|| format!("a stored user of `{connection}` is corrupt")))
-            .transpose()
+        let mut users = Vec::new();
+        if let Some(data) = data {
+            chunks::decode_into(&data, &mut users)
+                .with_context(|| format!("a stored user of `{connection}` is corrupt"))?;
+        }
+        Ok(users.into_iter().find(|u: &SourceUser| u.source_id == source_id))
     }
 
-    fn users_of(&self, sql: &str, connection: &str) -> Result<Vec<SourceUser>> {
-        let mut stmt = self.conn.prepare_cached(sql)?;
+    /// Every record of `table`'s chunks of `connection`, in source-id order.
+    fn users_of(&self, table: &str, connection: &str) -> Result<Vec<SourceUser>> {
+        let mut stmt =
+            self.conn.prepare_cached(&format!("SELECT data FROM {table} WHERE connection = ?1 ORDER BY first_id"))?;
         let mut rows = stmt.query([connection])?;
         let mut users = Vec::new();
         while let Some(row) = rows.next()? {
-            let data: String = row.get(0)?;
-            users.push(
-                serde_json::from_str(&data).with_context(|| format!("a stored user of `{connection}` is corrupt"))?,
-            );
+            let data = row.get_ref(0)?.as_blob()?;
+            chunks::decode_into(data, &mut users)
+                .with_context(|| format!("a stored user of `{connection}` is corrupt"))?;
         }
         Ok(users)
     }
@@ -352,25 +361,28 @@ impl Store {
     }
 }
 
-/// Runs `make` over `items` on a second thread, a batch at a time and a few batches ahead, while
-/// `consume` takes the results in order on this one: a write serialises rows on one core while
-/// `SQLite` stores them on the other (at a million people, serialising alone takes seconds).
-/// Small inputs are made in place. Should `make` panic, the results end early and the panic is
-/// passed on once `consume` returns, before anything it wrote can be committed.
+/// Runs `make` over `items` on a second thread, `batch` items at a time and a few batches ahead,
+/// while `consume` takes the results in order on this one: a write encodes chunks on one core
+/// while `SQLite` stores them on the other (at a million people, encoding takes seconds). At most
+/// five batches of results are held at once, so `batch` bounds the memory a write needs beyond
+/// its input. Inputs of one batch or less are made in place. Should `make` panic, the results
+/// end early and the panic is passed on once `consume` returns, before anything it wrote can be
+/// committed.
 fn made_ahead<T: Sync, U: Send, R>(
     items: &[T],
+    batch: usize,
     make: impl Fn(&T) -> U + Sync,
     consume: impl FnOnce(&mut dyn Iterator<Item = U>) -> R,
 ) -> R {
-    const BATCH: usize = 1024;
-    if items.len() <= BATCH {
+    let batch = batch.max(1);
+    if items.len() <= batch {
         return consume(&mut items.iter().map(make));
     }
     std::thread::scope(|scope| {
         let (ready, batches) = std::sync::mpsc::sync_channel::<Vec<U>>(4);
         let make = &make;
         scope.spawn(move || {
-            for chunk in items.chunks(BATCH) {
+            for chunk in items.chunks(batch) {
                 // The consumer stopped (an error): nothing more is needed.
                 if ready.send(chunk.iter().map(make).collect()).is_err() {
                     return;

@@ -3,12 +3,11 @@
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context, Result};
-use roster_core::Lifecycle;
 use roster_core::lifecycle::{Event, EventKind, Person, PersonState, Policy};
 use rusqlite::{TransactionBehavior, params};
 use serde::Serialize;
 
-use super::{Store, busy_context, made_ahead, now};
+use super::{Store, busy_context, now, people_chunks};
 
 /// The command that resolved people.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,38 +94,6 @@ pub struct WriteStats {
 }
 
 impl Store {
-    /// Every resolved person, in no particular order (the resolver's `prior`).
-    pub fn people(&self) -> Result<Vec<Person>> {
-        let mut stmt = self.conn.prepare("SELECT data FROM people")?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let data: String = row.get(0)?;
-            out.push(serde_json::from_str(&data).context("a stored person is corrupt")?);
-        }
-        Ok(out)
-    }
-
-    /// Streams people ordered by email (people without one last), then key, optionally of one
-    /// lifecycle, one at a time: a million people never sit in memory together. Both queries
-    /// walk the email index, so `SQLite` does not sort either, and a lifecycle filter is checked
-    /// on the index entries before a person's row is read.
-    pub fn for_each_person(&self, lifecycle: Option<Lifecycle>, mut f: impl FnMut(Person) -> Result<()>) -> Result<()> {
-        let filter = lifecycle.map(Lifecycle::as_str);
-        for sql in [
-            "SELECT data FROM people WHERE (?1 IS NULL OR lifecycle = ?1) AND email IS NOT NULL ORDER BY email, key",
-            "SELECT data FROM people WHERE (?1 IS NULL OR lifecycle = ?1) AND email IS NULL ORDER BY key",
-        ] {
-            let mut stmt = self.conn.prepare(sql)?;
-            let mut rows = stmt.query([filter])?;
-            while let Some(row) = rows.next()? {
-                let data: String = row.get(0)?;
-                f(serde_json::from_str(&data).context("a stored person is corrupt")?)?;
-            }
-        }
-        Ok(())
-    }
-
     /// Writes a resolution in one transaction: the people that changed (removing those no longer
     /// tracked), the events, the run that recorded them, and the bookkeeping that says people are
     /// up to date with the snapshots of `connections`. A run that `applies` stores its policy as
@@ -148,47 +115,15 @@ impl Store {
         }
         let at = now();
         let mut stats = WriteStats { events: events.len(), ..WriteStats::default() };
-        let started = std::time::Instant::now();
         {
             let old: HashMap<&str, &Person> = prior.iter().map(|p| (p.key.as_str(), p)).collect();
-            let mut upsert = tx.prepare(
-                "INSERT INTO people (key, lifecycle, email, employee_id, data) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (key) DO UPDATE SET lifecycle = ?2, email = ?3, employee_id = ?4, data = ?5",
-            )?;
-            let changed: Vec<&Person> =
-                people.iter().filter(|p| !old.get(p.key.as_str()).is_some_and(|o| *o == *p)).collect();
-            // Most of the table rewritten (a first sync, a new policy): maintaining the secondary
-            // indexes row by row costs a random B-tree insert per index and row; building them
-            // again from the finished table is one sort each.
-            let rebuild = changed.len() >= REBUILD_INDEXES_FROM && changed.len() * 2 >= prior.len();
-            let indexes = if rebuild { drop_indexes(&tx, "people")? } else { Vec::new() };
-            let serialise = |p: &&Person| -> serde_json::Result<_> {
-                let email = p.email.as_deref().map(str::to_lowercase);
-                let employee_id = p.employee_id.as_deref().map(str::to_lowercase);
-                Ok((email, employee_id, serde_json::to_string(p)?))
-            };
-            made_ahead(&changed, serialise, |serialised| -> Result<()> {
-                for (p, made) in changed.iter().zip(serialised) {
-                    let (email, employee_id, data) = made?;
-                    upsert.execute(params![p.key, p.lifecycle.as_str(), email, employee_id, data])?;
-                    stats.people_written += 1;
-                }
-                Ok(())
-            })?;
-            let rows_written = std::time::Instant::now();
-            for sql in &indexes {
-                tx.execute_batch(sql)?;
-            }
-            tracing::debug!(
-                rows_ms = rows_written.duration_since(started).as_millis(),
-                indexes_ms = rows_written.elapsed().as_millis(),
-                "people rows written, lookup indexes rebuilt"
-            );
+            stats.people_written = people.iter().filter(|p| !old.get(p.key.as_str()).is_some_and(|o| *o == *p)).count();
             let now: HashSet<&str> = people.iter().map(|p| p.key.as_str()).collect();
-            let mut delete = tx.prepare("DELETE FROM people WHERE key = ?1")?;
-            for p in prior.iter().filter(|p| !now.contains(p.key.as_str())) {
-                delete.execute([&p.key])?;
-                stats.people_removed += 1;
+            stats.people_removed = prior.iter().filter(|p| !now.contains(p.key.as_str())).count();
+            if stats.people_written + stats.people_removed > 0 {
+                let started = std::time::Instant::now();
+                people_chunks::write(&tx, people)?;
+                tracing::debug!(chunks_ms = started.elapsed().as_millis(), "people chunks written");
             }
             tx.execute(
                 "INSERT INTO runs (at, command, forced, policy, people, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -245,48 +180,6 @@ impl Store {
         Ok(self.conn.query_row("SELECT max(id) FROM runs", [], |r| r.get(0))?)
     }
 
-    /// How many people there are of each lifecycle, in the order of [`Lifecycle::ALL`].
-    pub fn lifecycle_counts(&self) -> Result<[usize; 4]> {
-        let mut counts = [0; 4];
-        let mut stmt = self.conn.prepare("SELECT lifecycle, count(*) FROM people GROUP BY lifecycle")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let name: String = r.get(0)?;
-            let n: i64 = r.get(1)?;
-            if let Some(i) = Lifecycle::ALL.iter().position(|l| l.as_str() == name) {
-                counts[i] = usize::try_from(n).unwrap_or_default();
-            }
-        }
-        Ok(counts)
-    }
-
-    /// People whose primary email, alias or employee id is `query` (any case): usually one.
-    /// Primary emails and employee ids are indexed; an alias needs a scan of people whose stored
-    /// data mentions it, so it is tried last.
-    pub fn find_people(&self, query: &str) -> Result<Vec<Person>> {
-        let q = query.trim().to_lowercase();
-        let decode =
-            |data: String| -> Result<Person> { serde_json::from_str(&data).context("a stored person is corrupt") };
-        let mut stmt =
-            self.conn.prepare("SELECT data FROM people WHERE email = ?1 OR employee_id = ?1 ORDER BY email, key")?;
-        let found: Vec<String> = stmt.query_map([&q], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        if !found.is_empty() {
-            return found.into_iter().map(decode).collect();
-        }
-        // `LIKE` is case-insensitive for ASCII; the match is then checked exactly.
-        let pattern = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let mut stmt =
-            self.conn.prepare("SELECT data FROM people WHERE data LIKE ?1 ESCAPE '\\' ORDER BY email, key")?;
-        let mut out = Vec::new();
-        for data in stmt.query_map([&pattern], |r| r.get::<_, String>(0))? {
-            let p = decode(data?)?;
-            if p.aliases.iter().any(|a| a.to_lowercase() == q) {
-                out.push(p);
-            }
-        }
-        Ok(out)
-    }
-
     /// Streams recorded events, oldest first.
     pub fn for_each_event(&self, filter: &EventFilter, mut f: impl FnMut(StoredEvent) -> Result<()>) -> Result<()> {
         let kinds: Vec<&str> = filter.kinds.iter().map(|k| k.as_str()).collect();
@@ -317,20 +210,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-/// People changed in one resolution from which its write rebuilds the secondary indexes instead
-/// of maintaining them (when that is also half the table or more).
-pub(super) const REBUILD_INDEXES_FROM: usize = 10_000;
-
-/// Drops the secondary indexes of `table` and returns the statements that create them again.
-fn drop_indexes(tx: &rusqlite::Transaction<'_>, table: &str) -> rusqlite::Result<Vec<String>> {
-    let indexes: Vec<(String, String)> = tx
-        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL")?
-        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    for (name, _) in &indexes {
-        tx.execute_batch(&format!("DROP INDEX \"{name}\""))?;
-    }
-    Ok(indexes.into_iter().map(|(_, sql)| sql).collect())
 }

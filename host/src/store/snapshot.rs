@@ -1,29 +1,31 @@
 //! Writing one connection's snapshot: the listing is gathered in memory while it runs and merged
-//! into the stored snapshot only when complete, writing only the rows that changed.
+//! into the stored snapshot only when complete, writing only the chunks that changed
+//! ([`super::chunks`]).
 
+use std::collections::HashSet;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use roster_core::SourceUser;
 use roster_core::parallel::extend_in_runs;
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::{busy_context, connect, content_hash, made_ahead, now};
+use super::chunks::{self, Changes, Chunk};
+use super::{busy_context, now};
 
 /// Gathers the pages of one connection's listing, then merges them into its snapshot or, when
 /// dropped unmerged, discards them: nothing is written before the listing is complete.
 ///
 /// The listing is held in memory rather than staged in the database: it is needed in memory
-/// anyway to resolve people right after, and merging a sorted listing against the stored rows
-/// read in the same order writes each new row once, in key order, with no temporary table to
-/// fill, sort and read back (at a million people that was 12.5 of a 48 s sync).
+/// anyway to resolve people right after, and a sorted listing is cut into chunks and compared
+/// with the stored ones by their hashes, with no temporary table to fill, sort and read back (at
+/// a million people that was 12.5 of a 48 s sync).
 #[derive(Debug)]
 pub struct SnapshotWriter {
     conn: Connection,
     path: PathBuf,
-    busy_timeout: Duration,
     connection: String,
     connector: String,
     commit_lock: Arc<Mutex<()>>,
@@ -57,8 +59,8 @@ pub enum Commit {
     Replaced {
         /// Users in the new snapshot.
         users: u64,
-        /// Rows inserted, updated or deleted; 0 when nothing changed.
-        rows_changed: u64,
+        /// Records added, updated or removed; 0 when nothing changed.
+        records_changed: u64,
     },
     /// The snapshot shrank more than allowed; the previous one is kept.
     Held(Staged),
@@ -81,7 +83,6 @@ impl SnapshotWriter {
     pub(super) fn new(
         conn: Connection,
         path: PathBuf,
-        busy_timeout: Duration,
         connection: &str,
         connector: &str,
         commit_lock: Arc<Mutex<()>>,
@@ -89,7 +90,6 @@ impl SnapshotWriter {
         Self {
             conn,
             path,
-            busy_timeout,
             connection: connection.to_owned(),
             connector: connector.to_owned(),
             commit_lock,
@@ -106,16 +106,17 @@ impl SnapshotWriter {
         }
     }
 
-    /// Replaces the connection's snapshot with the listing, in one write transaction: rows no
-    /// longer listed are deleted, new and changed rows written, unchanged rows left alone. Unless
+    /// Replaces the connection's snapshot with the listing, in one write transaction: chunks no
+    /// longer cut are deleted, new and changed chunks written, unchanged chunks left alone. Unless
     /// `force`, a listing that shrank more than `max_drop_percent` against the previous snapshot
     /// is held instead, and nothing changes. Returns what it did, and the snapshot when it was
     /// replaced.
     pub fn commit(self, max_drop_percent: f64, force: bool) -> Result<(Commit, Option<Committed>)> {
-        let Self { mut conn, path, busy_timeout, connection, connector, commit_lock, users } = self;
+        let Self { mut conn, path, connection, connector, commit_lock, users } = self;
         let received = users.len();
         let started = std::time::Instant::now();
         let users = in_id_order(users);
+        let runs = chunks::runs(users.iter().map(|u| u.source_id.as_str()));
         let ordered = started.elapsed();
         if users.len() < received {
             tracing::warn!(
@@ -128,19 +129,28 @@ impl SnapshotWriter {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_context(e, &path))?;
         let previous: Option<i64> = tx.query_row(
             "SELECT CASE WHEN (SELECT last_success_at FROM connections WHERE name = ?1) IS NULL THEN NULL
-                    ELSE (SELECT count(*) FROM source_users WHERE connection = ?1) END",
+                    ELSE (SELECT coalesce(sum(records), 0) FROM snapshot_chunks WHERE connection = ?1) END",
             [&connection],
             |r| r.get(0),
         )?;
         let staged = Staged { users: users.len() as u64, previous: previous.map(i64::unsigned_abs) };
         if !force && staged.drop_percent() > max_drop_percent {
             // Kept as pending beside the snapshot in force (which stays as it is).
-            tx.execute("DELETE FROM pending_users WHERE connection = ?1", [&connection])?;
-            let mut insert =
-                tx.prepare("INSERT INTO pending_users (connection, source_id, data) VALUES (?1, ?2, ?3)")?;
-            for user in &users {
-                insert.execute(params![connection, user.source_id, serde_json::to_string(user)?])?;
-            }
+            tx.execute("DELETE FROM pending_chunks WHERE connection = ?1", [&connection])?;
+            let mut insert = tx.prepare(
+                "INSERT INTO pending_chunks (connection, first_id, records, hash, data) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            chunks::encoded_ahead(
+                &runs,
+                |run| encode_users(&users[run.clone()], &chunks::Stored::new()),
+                |chunks| -> Result<()> {
+                    for chunk in chunks {
+                        let chunk = chunk?;
+                        insert.execute(params![connection, chunk.first, chunk.records, chunk.hash, chunk.data])?;
+                    }
+                    Ok(())
+                },
+            )?;
             drop(insert);
             tx.execute(
                 "UPDATE connections SET pending_at = ?2, pending_users = ?3 WHERE name = ?1",
@@ -160,17 +170,12 @@ impl SnapshotWriter {
                  last_error = NULL, last_success_at = ?3, users = ?4",
             params![connection, connector, at, users_row],
         )?;
-        // The stored rows are read on a connection of their own, whose read transaction sees the
-        // snapshot as committed before this write transaction began (WAL), however this one
-        // changes the table under it.
-        let reader = connect(&path, busy_timeout)?;
         let merging = std::time::Instant::now();
-        let rows_changed = merge(&tx, &reader, &connection, &users)?;
-        drop(reader);
+        let records_changed = merge(&tx, &connection, &users, &runs)?;
         let merged = merging.elapsed();
-        tx.execute("DELETE FROM pending_users WHERE connection = ?1", [&connection])?;
+        tx.execute("DELETE FROM pending_chunks WHERE connection = ?1", [&connection])?;
         tx.execute("UPDATE connections SET pending_at = NULL, pending_users = NULL WHERE name = ?1", [&connection])?;
-        if rows_changed > 0 || staged.previous.is_none() {
+        if records_changed > 0 || staged.previous.is_none() {
             // A new version: plans made on the previous one no longer apply.
             tx.execute(
                 "UPDATE connections SET snapshot_version = snapshot_version + 1 WHERE name = ?1",
@@ -192,7 +197,7 @@ impl SnapshotWriter {
             commit_ms = committing.elapsed().as_millis(),
             "{connection}: snapshot merged"
         );
-        let commit = Commit::Replaced { users: staged.users, rows_changed };
+        let commit = Commit::Replaced { users: staged.users, records_changed };
         Ok((commit, Some(Committed { connection, version, users: Arc::new(users) })))
     }
 }
@@ -246,70 +251,115 @@ fn id_prefix(id: &str) -> u128 {
     u128::from_be_bytes(bytes)
 }
 
-/// Merges the sorted listing into the stored snapshot, reading the stored rows (on `reader`) in
-/// the same order: writes new and changed rows, deletes rows no longer listed, and returns how
-/// many rows it wrote or deleted.
-fn merge(tx: &rusqlite::Transaction<'_>, reader: &Connection, connection: &str, users: &[SourceUser]) -> Result<u64> {
-    let mut stored_stmt =
-        reader.prepare("SELECT source_id, hash, data FROM source_users WHERE connection = ?1 ORDER BY source_id")?;
-    let mut stored = stored_stmt.query([connection])?;
-    let mut upsert = tx.prepare(
-        "INSERT INTO source_users (connection, source_id, hash, data) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (connection, source_id) DO UPDATE SET hash = excluded.hash, data = excluded.data",
+/// Merges the sorted listing, cut into `runs`, into the stored snapshot: writes the chunks that
+/// are not stored as they are, removes stored chunks no longer cut, and returns how many records
+/// that added, updated or removed. Chunks are encoded on a second thread while `SQLite` writes.
+fn merge(tx: &rusqlite::Transaction<'_>, connection: &str, users: &[SourceUser], runs: &[Range<usize>]) -> Result<u64> {
+    // A few thousand (first id, hash) pairs at a million records.
+    let stored = chunks::stored(
+        &mut tx.prepare("SELECT first_id, hash FROM snapshot_chunks WHERE connection = ?1")?.query([connection])?,
     )?;
-    let mut delete = tx.prepare("DELETE FROM source_users WHERE connection = ?1 AND source_id = ?2")?;
-    let mut changed = 0_u64;
-    let mut next_stored = || -> Result<Option<(String, i64, String)>> {
-        Ok(match stored.next()? {
-            Some(row) => Some((row.get(0)?, row.get(1)?, row.get(2)?)),
-            None => None,
-        })
+    // Stored chunks not cut again: removed at the end.
+    let mut left: HashSet<&str> = stored.keys().map(String::as_str).collect();
+    let mut read = tx.prepare("SELECT data FROM snapshot_chunks WHERE connection = ?1 AND first_id = ?2")?;
+    let mut upsert = tx.prepare(
+        "INSERT INTO snapshot_chunks (connection, first_id, records, hash, data) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (connection, first_id) DO UPDATE SET
+             records = excluded.records, hash = excluded.hash, data = excluded.data",
+    )?;
+    let mut changes = Changes::default();
+    let mut replaced = |first: &str, changes: &mut Changes| -> Result<()> {
+        let data: Vec<u8> = read.query_row(params![connection, first], |r| r.get(0))?;
+        changes.replaced(&data, stored_id).with_context(|| format!("a stored chunk of `{connection}` is corrupt"))
     };
-    let serialise = |user: &SourceUser| -> serde_json::Result<(String, i64)> {
-        let data = serde_json::to_string(user)?;
-        let hash = content_hash(&data);
-        Ok((data, hash))
-    };
-    made_ahead(users, serialise, |serialised| {
-        let mut old = next_stored()?;
-        for (user, made) in users.iter().zip(serialised) {
-            // Stored rows before this one are no longer listed.
-            while let Some((id, _, _)) = old.as_ref().filter(|(id, _, _)| *id < user.source_id) {
-                delete.execute(params![connection, id])?;
-                changed += 1;
-                old = next_stored()?;
+    chunks::encoded_ahead(
+        runs,
+        |run| encode_users(&users[run.clone()], &stored),
+        |chunks| -> Result<()> {
+            for chunk in chunks {
+                let chunk = chunk?;
+                let was_stored = left.remove(chunk.first.as_str());
+                // Stored as it is.
+                let Some(data) = &chunk.data else { continue };
+                if was_stored {
+                    replaced(&chunk.first, &mut changes)?;
+                }
+                changes.written(&chunk);
+                upsert.execute(params![connection, chunk.first, chunk.records, chunk.hash, data])?;
             }
-            let (data, hash) = made?;
-            let unchanged = old.as_ref().is_some_and(|(id, old_hash, old_data)| {
-                *id == user.source_id && *old_hash == hash && *old_data == data
-            });
-            if !unchanged {
-                upsert.execute(params![connection, user.source_id, hash, data])?;
-                changed += 1;
+            Ok(())
+        },
+    )?;
+    // Stored chunks that begin at an id no longer beginning one.
+    let mut delete = tx.prepare("DELETE FROM snapshot_chunks WHERE connection = ?1 AND first_id = ?2")?;
+    for first in left {
+        replaced(first, &mut changes)?;
+        delete.execute(params![connection, first])?;
+    }
+    Ok(changes.count())
+}
+
+/// Migration 004's hook: moves the rows of `source_users` and `pending_users` into chunks, cut as
+/// a sync cuts them, then drops both tables.
+pub(super) fn rows_into_chunks(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    use rusqlite_migration::HookError;
+    for (rows, into) in [("source_users", "snapshot_chunks"), ("pending_users", "pending_chunks")] {
+        let mut insert = tx.prepare(&format!(
+            "INSERT INTO {into} (connection, first_id, records, hash, data) VALUES (?1, ?2, ?3, ?4, ?5)"
+        ))?;
+        let mut write = |connection: &str, run: &mut Vec<SourceUser>| -> rusqlite_migration::HookResult {
+            if !run.is_empty() {
+                let chunk = encode_users(run, &chunks::Stored::new())
+                    .map_err(|e| HookError::Hook(format!("cannot encode a chunk: {e}")))?;
+                insert.execute(params![connection, chunk.first, chunk.records, chunk.hash, chunk.data])?;
+                run.clear();
             }
-            if old.as_ref().is_some_and(|(id, _, _)| *id == user.source_id) {
-                old = next_stored()?;
+            Ok(())
+        };
+        // Binary collation: the byte order `in_id_order` sorts by.
+        let mut stmt = tx.prepare(&format!("SELECT connection, data FROM {rows} ORDER BY connection, source_id"))?;
+        let mut stored = stmt.query([])?;
+        let (mut connection, mut run) = (String::new(), Vec::new());
+        while let Some(row) = stored.next()? {
+            let of: String = row.get(0)?;
+            if of != connection {
+                write(&connection, &mut run)?;
+                connection = of;
+            }
+            let user: SourceUser = serde_json::from_str(&row.get::<_, String>(1)?)
+                .map_err(|e| HookError::Hook(format!("a stored user of `{connection}` is corrupt: {e}")))?;
+            let ends = chunks::ends_run(&user.source_id, run.len() + 1);
+            run.push(user);
+            if ends {
+                write(&connection, &mut run)?;
             }
         }
-        while let Some((id, _, _)) = old.as_ref() {
-            delete.execute(params![connection, id])?;
-            changed += 1;
-            old = next_stored()?;
-        }
-        Ok(changed)
-    })
+        write(&connection, &mut run)?;
+        drop(stored);
+        drop(stmt);
+        drop(insert);
+        tx.execute_batch(&format!("DROP TABLE {rows}"))?;
+    }
+    Ok(())
+}
+
+fn encode_users(users: &[SourceUser], stored: &chunks::Stored) -> serde_json::Result<Chunk> {
+    let first = users.first().map(|u| u.source_id.clone()).unwrap_or_default();
+    chunks::encode(users, |u| &u.source_id, first, stored)
+}
+
+/// The source id of a stored record's line, read without the rest of the record.
+fn stored_id(line: &str) -> serde_json::Result<String> {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        source_id: String,
+    }
+    serde_json::from_str::<Id>(line).map(|r| r.source_id)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_content_hash_is_stable() {
-        // FNV-1a's published test vectors: stored hashes must mean the same in every build.
-        assert_eq!(content_hash(""), i64::from_ne_bytes(0xcbf2_9ce4_8422_2325_u64.to_ne_bytes()));
-        assert_eq!(content_hash("a"), i64::from_ne_bytes(0xaf63_dc4c_8601_ec8c_u64.to_ne_bytes()));
-    }
 
     #[test]
     fn listings_are_ordered_by_whole_ids_keeping_the_last_copy() {

@@ -30,18 +30,22 @@ fn sync(store: &Store, pages: &[&[SourceUser]], max_drop: f64, force: bool) -> C
     w.commit(max_drop, force).unwrap().0
 }
 
-/// Counts every write to `source_users`, through triggers the store knows nothing of.
+/// Counts every write to `snapshot_chunks`, through triggers the store knows nothing of.
 fn count_writes(store: &Store) {
     store
         .conn
         .execute_batch(
             "CREATE TABLE writes (n INTEGER NOT NULL);
              INSERT INTO writes VALUES (0);
-             CREATE TRIGGER w_ins AFTER INSERT ON source_users BEGIN UPDATE writes SET n = n + 1; END;
-             CREATE TRIGGER w_upd AFTER UPDATE ON source_users BEGIN UPDATE writes SET n = n + 1; END;
-             CREATE TRIGGER w_del AFTER DELETE ON source_users BEGIN UPDATE writes SET n = n + 1; END;",
+             CREATE TRIGGER w_ins AFTER INSERT ON snapshot_chunks BEGIN UPDATE writes SET n = n + 1; END;
+             CREATE TRIGGER w_upd AFTER UPDATE ON snapshot_chunks BEGIN UPDATE writes SET n = n + 1; END;
+             CREATE TRIGGER w_del AFTER DELETE ON snapshot_chunks BEGIN UPDATE writes SET n = n + 1; END;",
         )
         .unwrap();
+}
+
+fn chunks_stored(store: &Store) -> i64 {
+    store.conn.query_row("SELECT count(*) FROM snapshot_chunks", [], |r| r.get(0)).unwrap()
 }
 
 fn writes(store: &Store) -> i64 {
@@ -66,7 +70,7 @@ fn a_listing_that_does_not_finish_changes_nothing() {
     let first = users(10);
     assert_eq!(
         sync(&store, &[&first[..5], &first[5..]], 20.0, false),
-        Commit::Replaced { users: 10, rows_changed: 10 }
+        Commit::Replaced { users: 10, records_changed: 10 }
     );
     let policy = Policy { sources: vec!["hr".into()], ..Policy::default() };
     resolve_and_write(&mut store, &policy);
@@ -90,49 +94,72 @@ fn a_listing_that_does_not_finish_changes_nothing() {
 }
 
 #[test]
-fn unchanged_rows_are_not_rewritten() {
+fn unchanged_records_are_not_rewritten() {
     let (_dir, store) = temp_store();
     count_writes(&store);
     let mut list = users(50);
-    sync(&store, &[&list], 20.0, false);
-    assert_eq!(writes(&store), 50);
+    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 50, records_changed: 50 });
+    let first = writes(&store);
+    assert_eq!(first, chunks_stored(&store), "a first listing writes each chunk once");
 
-    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 50, rows_changed: 0 });
-    assert_eq!(writes(&store), 50, "an identical listing writes nothing");
+    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 50, records_changed: 0 });
+    assert_eq!(writes(&store), first, "an identical listing writes nothing");
 
     list[7].role = Some("Controller".into());
     list.remove(3);
     list.push(user("new", EmploymentStatus::PreHire));
-    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 50, rows_changed: 3 });
-    assert_eq!(writes(&store), 53, "one update, one delete, one insert");
+    assert_eq!(
+        sync(&store, &[&list], 20.0, false),
+        Commit::Replaced { users: 50, records_changed: 3 },
+        "one update, one removal, one addition"
+    );
     assert_eq!(store.snapshot("hr").unwrap().unwrap().len(), 50);
 }
 
 #[test]
-fn a_listing_of_many_serialisation_batches_is_merged_row_for_row() {
-    // Rows are serialised a batch at a time on a second thread: many batches, in order.
+fn a_large_listing_rewrites_only_the_chunks_that_changed() {
+    // Chunks are encoded on a second thread a batch at a time: many batches, in order.
     let (_dir, store) = temp_store();
     count_writes(&store);
     let mut list: Vec<SourceUser> =
-        (0..5000).rev().map(|i| user(&format!("u{i:05}"), EmploymentStatus::Active)).collect();
+        (0..50_000).rev().map(|i| user(&format!("u{i:05}"), EmploymentStatus::Active)).collect();
     sync(&store, &[&list], 20.0, false);
-    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 5000, rows_changed: 0 });
+    let chunks = chunks_stored(&store);
+    assert!(chunks > 100, "{chunks} chunks for 50,000 records");
+    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 50_000, records_changed: 0 });
+    assert_eq!(writes(&store), chunks, "an identical listing writes nothing");
+
     list[100].role = Some("Controller".into());
-    list.remove(4000);
+    let removed = list.remove(40_000).source_id;
     list.push(user("u99999", EmploymentStatus::PreHire));
-    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 5000, rows_changed: 3 });
-    assert_eq!(writes(&store), 5003);
+    assert_eq!(sync(&store, &[&list], 20.0, false), Commit::Replaced { users: 50_000, records_changed: 3 });
+    // Each change rewrites its chunk, and a removal or an addition that ends a run the chunk
+    // after it too: at most six of the hundreds of chunks.
+    let rewritten = writes(&store) - chunks;
+    assert!((3..=6).contains(&rewritten), "{rewritten} chunk writes for three changed records");
     list.sort_by(|a, b| a.source_id.cmp(&b.source_id));
     assert_eq!(store.snapshot("hr").unwrap().unwrap(), list);
+    for u in [&list[0], &list[12_345], &list[list.len() - 1]] {
+        assert_eq!(store.source_user("hr", &u.source_id).unwrap().as_ref(), Some(u), "one record, from its chunk");
+    }
+    assert_eq!(store.source_user("hr", &removed).unwrap(), None, "removed");
+    assert_eq!(store.source_user("hr", "a").unwrap(), None, "before the first chunk");
+}
+
+#[test]
+fn the_content_hash_is_stable() {
+    // FNV-1a's published test vectors: stored hashes must mean the same in every build.
+    assert_eq!(content_hash(""), i64::from_ne_bytes(0xcbf2_9ce4_8422_2325_u64.to_ne_bytes()));
+    assert_eq!(content_hash("a"), i64::from_ne_bytes(0xaf63_dc4c_8601_ec8c_u64.to_ne_bytes()));
 }
 
 #[test]
 fn rows_made_ahead_come_in_order_and_a_consumer_may_stop_early() {
     let items: Vec<u32> = (0..10_000).collect();
-    let all: Vec<u64> = made_ahead(&items, |&i| u64::from(i) * 2, |made| made.collect());
+    let all: Vec<u64> = made_ahead(&items, 1024, |&i| u64::from(i) * 2, |made| made.collect());
     assert_eq!(all, items.iter().map(|&i| u64::from(i) * 2).collect::<Vec<_>>());
     // A consumer that stops (an error) ends the producer instead of waiting for it.
-    let first: Vec<u64> = made_ahead(&items, |&i| u64::from(i), |made| made.take(3).collect());
+    let first: Vec<u64> = made_ahead(&items, 7, |&i| u64::from(i), |made| made.take(3).collect());
     assert_eq!(first, [0, 1, 2]);
 }
 
@@ -149,17 +176,17 @@ fn a_shrinking_snapshot_is_held_unless_forced() {
     assert_eq!(status.pending_users, Some(70));
     assert_eq!(store.snapshot_versions().unwrap()[0].version, 1, "the snapshot in force did not change");
 
-    assert_eq!(sync(&store, &[&list[..85]], 20.0, false), Commit::Replaced { users: 85, rows_changed: 15 });
+    assert_eq!(sync(&store, &[&list[..85]], 20.0, false), Commit::Replaced { users: 85, records_changed: 15 });
     assert_eq!(store.pending_snapshot("hr").unwrap(), None, "an accepted listing clears the held one");
     assert_eq!(store.snapshot_versions().unwrap()[0].version, 2);
-    assert_eq!(sync(&store, &[&list[..10]], 20.0, true), Commit::Replaced { users: 10, rows_changed: 75 });
+    assert_eq!(sync(&store, &[&list[..10]], 20.0, true), Commit::Replaced { users: 10, records_changed: 75 });
 }
 
 #[test]
 fn an_empty_first_snapshot_is_a_snapshot() {
     let (_dir, store) = temp_store();
     assert!(!store.has_snapshot("hr").unwrap());
-    assert_eq!(sync(&store, &[], 20.0, false), Commit::Replaced { users: 0, rows_changed: 0 });
+    assert_eq!(sync(&store, &[], 20.0, false), Commit::Replaced { users: 0, records_changed: 0 });
     assert_eq!(store.snapshot("hr").unwrap(), Some(Vec::new()));
     assert!(store.needs_resolution(&["hr"]).unwrap());
 }
@@ -327,51 +354,119 @@ fn events_are_listed_by_time_kind_and_person() {
     assert_eq!(list(EventFilter { since: Some("2000-01-01T00:00:00.000Z".into()), ..EventFilter::default() }).len(), 2);
 }
 
-#[test]
-fn people_are_listed_and_counted_by_walking_an_index_not_by_sorting() {
-    let (_dir, store) = temp_store();
-    let plan = |sql: &str| -> String {
-        let sql = format!("EXPLAIN QUERY PLAN {sql}");
-        let mut stmt = store.conn.prepare(&sql).unwrap();
-        let params = rusqlite::params_from_iter(std::iter::repeat_n("past", stmt.parameter_count()));
-        let details: Vec<String> =
-            stmt.query_map(params, |r| r.get(3)).unwrap().collect::<rusqlite::Result<_>>().unwrap();
-        details.join("; ")
-    };
-    for sql in [
-        "SELECT data FROM people WHERE (?1 IS NULL OR lifecycle = ?1) AND email IS NOT NULL ORDER BY email, key",
-        "SELECT data FROM people WHERE (?1 IS NULL OR lifecycle = ?1) AND email IS NULL ORDER BY key",
-    ] {
-        let plan = plan(sql);
-        assert!(plan.contains("USING INDEX people_by_email") && !plan.contains("TEMP B-TREE"), "{sql}: {plan}");
-    }
-    let counts = plan("SELECT lifecycle, count(*) FROM people GROUP BY lifecycle");
-    assert!(counts.contains("COVERING INDEX people_by_email"), "counting reads no person's row: {counts}");
+/// Counts every write to `people_chunks`.
+fn count_people_writes(store: &Store) {
+    store
+        .conn
+        .execute_batch(
+            "CREATE TABLE people_writes (n INTEGER NOT NULL);
+             INSERT INTO people_writes VALUES (0);
+             CREATE TRIGGER pw_ins AFTER INSERT ON people_chunks BEGIN UPDATE people_writes SET n = n + 1; END;
+             CREATE TRIGGER pw_upd AFTER UPDATE ON people_chunks BEGIN UPDATE people_writes SET n = n + 1; END;
+             CREATE TRIGGER pw_del AFTER DELETE ON people_chunks BEGIN UPDATE people_writes SET n = n + 1; END;",
+        )
+        .unwrap();
 }
 
 #[test]
-fn a_resolution_that_rewrites_most_people_keeps_every_index() {
+fn many_people_are_listed_in_order_counted_and_found_from_their_chunks() {
     let (_dir, mut store) = temp_store();
-    let indexes = |store: &Store| -> Vec<String> {
-        let mut stmt = store
-            .conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'people' ORDER BY name")
-            .unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
-    };
-    let before = indexes(&store);
-    let mut many = users(super::people::REBUILD_INDEXES_FROM + 10);
-    many[7].employee_id = Some("E7".into());
+    // Emails out of key order, mixed case, people without one, aliases and employee ids.
+    let mut many: Vec<SourceUser> = (0..20_000)
+        .map(|i| {
+            let mut u = user(
+                &format!("u{i:05}"),
+                if i % 7 == 0 { EmploymentStatus::Terminated } else { EmploymentStatus::Active },
+            );
+            u.email = (i % 50 != 0).then(|| format!("{}.{i}@Acme.com", ["zoe", "Ann", "bob"][i % 3]));
+            u.employee_id = Some(format!("E{i}"));
+            u
+        })
+        .collect();
+    many[12_345].aliases = vec!["Old.Name@acme.com".into()];
     sync(&store, &[&many], 20.0, false);
     let policy = Policy { sources: vec!["hr".into()], ..Policy::default() };
     resolve_and_write(&mut store, &policy);
-    assert_eq!(indexes(&store), before, "the indexes are built again");
-    assert_eq!(store.people().unwrap().len(), many.len());
+    let chunks: i64 = store.conn.query_row("SELECT count(*) FROM people_chunks", [], |r| r.get(0)).unwrap();
+    assert!(chunks > 50, "{chunks} chunks of 20,000 people");
+
+    let mut listed = Vec::new();
+    store
+        .for_each_person(None, |p| {
+            listed.push((p.email.map(|e| e.to_lowercase()), p.key));
+            Ok(())
+        })
+        .unwrap();
+    let mut want = listed.clone();
+    want.sort_by(|a, b| (a.0.is_none(), &a.0, &a.1).cmp(&(b.0.is_none(), &b.0, &b.1)));
+    assert_eq!(listed.len(), many.len());
+    assert_eq!(listed, want, "by lowercase email, people without one last, then key");
+    let people = store.people().unwrap();
+    let past = people.iter().filter(|p| p.lifecycle == Lifecycle::Past).count();
+    let mut listed_past = 0;
+    store
+        .for_each_person(Some(Lifecycle::Past), |p| {
+            assert_eq!(p.lifecycle, Lifecycle::Past);
+            listed_past += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(listed_past, past);
+    assert_eq!(store.lifecycle_counts().unwrap(), [many.len() - past, past, 0, 0]);
+
     let found = |q: &str| store.find_people(q).unwrap().into_iter().map(|p| p.key).collect::<Vec<_>>();
-    assert_eq!(found("e7"), ["hr:u007"]);
-    assert_eq!(found("U9999@acme.com"), ["hr:u9999"]);
+    assert_eq!(found("ann.4@ACME.com"), ["hr:u00004"]);
+    assert_eq!(found("zoe.19998@acme.com"), ["hr:u19998"], "an email in the last chunk with one");
+    assert_eq!(found("e7"), ["hr:u00007"]);
+    assert_eq!(found("E150"), ["hr:u00150"], "the employee id of someone without an email");
+    assert_eq!(found("old.name@acme.com"), ["hr:u12345"]);
+    assert!(found("ann.4@acme.co").is_empty());
     let check: String = store.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(check, "ok");
+
+    // The same people again write nothing; one changed person rewrites a chunk or two.
+    count_people_writes(&store);
+    let people_writes =
+        |store: &Store| -> i64 { store.conn.query_row("SELECT n FROM people_writes", [], |r| r.get(0)).unwrap() };
+    resolve_and_write(&mut store, &policy);
+    assert_eq!(people_writes(&store), 0, "nothing changed, nothing written");
+    many[9_000].status = EmploymentStatus::Terminated;
+    sync(&store, &[&many], 20.0, false);
+    resolve_and_write(&mut store, &policy);
+    assert!((1..=2).contains(&people_writes(&store)), "{} chunk writes for one changed person", people_writes(&store));
+    assert_eq!(store.find_people("E9000").unwrap()[0].lifecycle, Lifecycle::Past);
+    assert_eq!(store.people().unwrap().len(), many.len());
+}
+
+#[test]
+fn people_stored_a_row_each_are_moved_into_chunks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.db");
+    let listed = users(500);
+    let people = resolve(
+        &[Snapshot { connection: "hr", users: &listed }],
+        &Policy { sources: vec!["hr".into()], ..Policy::default() },
+        &[],
+    );
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        migrations().to_version(&mut conn, 4).unwrap();
+        for p in people.iter().rev() {
+            conn.execute(
+                "INSERT INTO people (key, lifecycle, email, employee_id, data) VALUES (?1, ?2, lower(?3), NULL, ?4)",
+                params![p.key, p.lifecycle.as_str(), p.email, serde_json::to_string(p).unwrap()],
+            )
+            .unwrap();
+        }
+    }
+    let store = open(&path).unwrap();
+    let mut moved = store.people().unwrap();
+    moved.sort_by(|a, b| a.key.cmp(&b.key));
+    assert_eq!(moved, people);
+    assert_eq!(store.find_people("u123@acme.com").unwrap().len(), 1);
+    let old: i64 =
+        store.conn.query_row("SELECT count(*) FROM sqlite_master WHERE tbl_name = 'people'", [], |r| r.get(0)).unwrap();
+    assert_eq!(old, 0, "the table and its indexes are gone");
 }
 
 #[test]
@@ -419,7 +514,7 @@ fn the_committed_snapshot_is_the_stored_one_whatever_the_listing_order() {
     ]);
     let (commit, committed) = w.commit(100.0, false).unwrap();
     // Deleted a and z; inserted b, k and q; m unchanged.
-    assert_eq!(commit, Commit::Replaced { users: 4, rows_changed: 5 });
+    assert_eq!(commit, Commit::Replaced { users: 4, records_changed: 5 });
     let committed = committed.expect("a replaced snapshot is handed back");
     let stored = store.snapshot("hr").unwrap().unwrap();
     assert_eq!(*committed.users, stored);
@@ -428,4 +523,79 @@ fn the_committed_snapshot_is_the_stored_one_whatever_the_listing_order() {
     assert_eq!(stored[1].status, EmploymentStatus::Terminated, "the last copy of a record listed twice");
     let version = store.snapshot_versions().unwrap()[0].version;
     assert_eq!(committed.version, version);
+}
+
+#[test]
+fn a_snapshot_stored_a_row_per_record_is_moved_into_chunks() {
+    // A database as migration 003 left it, with a snapshot and a held listing a row per record.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("roster.db");
+    let mut listed: Vec<SourceUser> = (0..3000).map(|i| user(&format!("u{i:04}"), EmploymentStatus::Active)).collect();
+    listed[5].role = Some("Controller \"CFO\"\nand treasurer".into());
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        migrations().to_version(&mut conn, 3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO connections (name, connector, last_success_at, users, snapshot_version, pending_at, pending_users)
+             VALUES ('hr', 'ukg-pro', '2026-11-01T00:00:00.000Z', 3000, 4, '2026-11-02T00:00:00.000Z', 2)",
+        )
+        .unwrap();
+        // Inserted out of order: the rows' order is the table's, not the insertion's.
+        for u in listed.iter().rev() {
+            let data = serde_json::to_string(u).unwrap();
+            conn.execute(
+                "INSERT INTO source_users (connection, source_id, hash, data) VALUES ('hr', ?1, ?2, ?3)",
+                params![u.source_id, content_hash(&data), data],
+            )
+            .unwrap();
+        }
+        for u in &listed[..2] {
+            conn.execute(
+                "INSERT INTO pending_users (connection, source_id, data) VALUES ('hr', ?1, ?2)",
+                params![u.source_id, serde_json::to_string(u).unwrap()],
+            )
+            .unwrap();
+        }
+    }
+    let store = open(&path).unwrap();
+    assert_eq!(store.snapshot("hr").unwrap().unwrap(), listed);
+    assert_eq!(store.pending_snapshot("hr").unwrap().unwrap(), &listed[..2]);
+    assert!(chunks_stored(&store) > 1, "cut into runs as a sync cuts them");
+    let old_tables: i64 = store
+        .conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name IN ('source_users', 'pending_users')", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(old_tables, 0, "the tables of rows are gone");
+
+    // The chunks are the ones a sync writes: the same listing again changes nothing.
+    count_writes(&store);
+    assert_eq!(sync(&store, &[&listed], 20.0, false), Commit::Replaced { users: 3000, records_changed: 0 });
+    assert_eq!(writes(&store), 0);
+    assert_eq!(store.snapshot_versions().unwrap()[0].version, 4, "the data did not change");
+}
+
+#[test]
+fn a_damaged_chunk_is_named_as_such() {
+    let (_dir, mut store) = temp_store();
+    sync(&store, &[&users(300)], 20.0, false);
+    resolve_and_write(&mut store, &Policy { sources: vec!["hr".into()], ..Policy::default() });
+    store
+        .conn
+        .execute(
+            "UPDATE snapshot_chunks SET data = x'ffffff7f0102' WHERE rowid = (SELECT min(rowid) FROM snapshot_chunks)",
+            [],
+        )
+        .unwrap();
+    store
+        .conn
+        .execute("UPDATE people_chunks SET data = x'00' WHERE rowid = (SELECT min(rowid) FROM people_chunks)", [])
+        .unwrap();
+    let err = format!("{:#}", store.snapshot("hr").unwrap_err());
+    assert!(err.contains("a stored user of `hr` is corrupt") && err.contains("cannot be decompressed"), "{err}");
+    let err = format!("{:#}", store.people().unwrap_err());
+    assert!(err.contains("a stored person is corrupt") && err.contains("cannot be decompressed"), "{err}");
+    // The counts live beside the chunks: `roster status` still reads.
+    assert_eq!(store.lifecycle_counts().unwrap().iter().sum::<usize>(), 300);
 }
