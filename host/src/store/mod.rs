@@ -81,11 +81,10 @@ fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection> {
         // WAL: readers (`roster users`) never wait for a sync, and a sync never waits for them.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        // A sync rewrites tables of a million rows in one transaction; with SQLite's default 2 MiB
-        // page cache it spills dirty pages mid-transaction and reads index pages back again and
-        // again. The cache grows only as far as a transaction needs (64 MiB at most, per schema).
-        conn.pragma_update(None, "cache_size", -65_536)?;
-        conn.pragma_update(Some("temp"), "cache_size", -65_536)?;
+        // Snapshots and people are written a chunk (about 100 KB) at a time, each page once, so a
+        // transaction that spills dirty pages to the WAL early writes nothing twice: a small
+        // cache costs no time, and leaves memory to the people being resolved.
+        conn.pragma_update(None, "cache_size", -8_192)?;
         conn.pragma_update(None, "foreign_keys", "ON")
     };
     setup().map_err(|e| busy_context(e, path))?;
