@@ -305,13 +305,14 @@ impl Store {
     fn users_of(&self, table: &str, connection: &str) -> Result<Vec<SourceUser>> {
         let mut stmt =
             self.conn.prepare_cached(&format!("SELECT data FROM {table} WHERE connection = ?1 ORDER BY first_id"))?;
-        let mut rows = stmt.query([connection])?;
-        let mut users = Vec::new();
-        while let Some(row) = rows.next()? {
-            let data = row.get_ref(0)?.as_blob()?;
-            chunks::decode_into(data, &mut users)
-                .with_context(|| format!("a stored user of `{connection}` is corrupt"))?;
-        }
+        let records: i64 = self.conn.query_row(
+            &format!("SELECT coalesce(sum(records), 0) FROM {table} WHERE connection = ?1"),
+            [connection],
+            |r| r.get(0),
+        )?;
+        let mut users = Vec::with_capacity(usize::try_from(records).unwrap_or_default());
+        chunks::decode_rows(&mut stmt.query([connection])?, &mut users)
+            .with_context(|| format!("a stored user of `{connection}` is corrupt"))?;
         Ok(users)
     }
 

@@ -110,10 +110,7 @@ impl Store {
         let total: i64 = self.conn.query_row("SELECT coalesce(sum(people), 0) FROM people_chunks", [], |r| r.get(0))?;
         let mut out = Vec::with_capacity(usize::try_from(total).unwrap_or_default());
         let mut stmt = self.conn.prepare("SELECT data FROM people_chunks ORDER BY first")?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            chunks::decode_into(row.get_ref(0)?.as_blob()?, &mut out).context("a stored person is corrupt")?;
-        }
+        chunks::decode_rows(&mut stmt.query([])?, &mut out).context("a stored person is corrupt")?;
         Ok(out)
     }
 
