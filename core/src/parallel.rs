@@ -1,7 +1,8 @@
 //! Work split over the machine's cores in contiguous runs, its results kept in order.
 //!
-//! The standard library's scoped threads are enough for the three shapes here (runs of equal
-//! work, their results concatenated in order; many small parts; two jobs side by side): a
+//! The standard library's scoped threads are enough for the four shapes here (runs of equal
+//! work, their results concatenated in order; many small parts; two jobs side by side; results
+//! made ahead of a consumer that takes them in order): a
 //! work-stealing pool such as rayon's would add a dependency and give up what `extend_in_runs`
 //! is for, each thread's results lying together in memory in the order they are read.
 
@@ -90,6 +91,56 @@ pub fn join<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> 
     })
 }
 
+/// Has `make` turn `items` into results on every core, `batch` items at a time and a few batches
+/// ahead, while `consume` takes the results in order on this thread: a store encodes records
+/// on every core while `SQLite` writes what is encoded on this one.
+///
+/// Batches are dealt out in turn (worker `w` makes batches `w`, `w + n`, ...), each worker
+/// sending its own in order through a channel of two, so this thread takes batch `b` from worker
+/// `b % n` and needs no reordering; a worker that finished a batch goes on with its next while
+/// another is still on a large one, until its channel is full. At most three batches a worker and
+/// one here are held at once, so `batch` bounds the memory beyond the input. On one core, or with
+/// one batch or less, all is made on this thread as it is consumed. Should `make` panic, the
+/// results end early and the panic goes on as this thread's own once `consume` returns; should
+/// `consume` stop early, the workers stop at their next batch.
+pub fn made_ahead<T: Sync, U: Send, R>(
+    items: &[T],
+    batch: usize,
+    make: impl Fn(&T) -> U + Sync,
+    consume: impl FnOnce(&mut dyn Iterator<Item = U>) -> R,
+) -> R {
+    let batch = batch.max(1);
+    let workers = threads().min(items.len().div_ceil(batch));
+    if workers < 2 {
+        return consume(&mut items.iter().map(make));
+    }
+    std::thread::scope(|scope| {
+        let make = &make;
+        let (inboxes, handles): (Vec<_>, Vec<_>) = (0..workers)
+            .map(|w| {
+                let (ready, inbox) = std::sync::mpsc::sync_channel::<Vec<U>>(2);
+                let handle = scope.spawn(move || {
+                    for part in items.chunks(batch).skip(w).step_by(workers) {
+                        // This thread stopped taking results (an error): nothing more is needed.
+                        if ready.send(part.iter().map(make).collect()).is_err() {
+                            return;
+                        }
+                    }
+                });
+                (inbox, handle)
+            })
+            .unzip();
+        // Batch `b` comes from worker `b % workers`; after the last, that worker has ended.
+        let mut results = (0..).map_while(|b| inboxes[b % workers].recv().ok()).flatten();
+        let result = consume(&mut results);
+        drop(inboxes);
+        for handle in handles {
+            handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+        result
+    })
+}
+
 /// The threads work is shared out over: one per core, eight at most.
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8)
@@ -128,6 +179,51 @@ mod tests {
             seen.sort_unstable();
             assert_eq!(seen, (0..len).collect::<Vec<_>>(), "{len} items, serial below {serial_below}");
         }
+    }
+
+    #[test]
+    fn made_ahead_comes_in_order_and_a_consumer_may_stop_early() {
+        for (len, batch) in [(0, 4), (3, 4), (10_000, 7), (10_000, 1024), (4096, 1)] {
+            let items: Vec<u64> = (0..len).collect();
+            // Batches of uneven cost, so that workers finish out of turn.
+            let slow = |&i: &u64| {
+                if i % 97 == 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(50));
+                }
+                i * 2
+            };
+            let all: Vec<u64> = made_ahead(&items, batch, slow, |made| made.collect());
+            assert_eq!(all, items.iter().map(|i| i * 2).collect::<Vec<_>>(), "{len} items, batches of {batch}");
+        }
+        let items: Vec<u64> = (0..100_000).collect();
+        let made = std::sync::atomic::AtomicUsize::new(0);
+        let first: Vec<u64> = made_ahead(
+            &items,
+            10,
+            |&i| {
+                made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                i
+            },
+            |made| made.take(3).collect(),
+        );
+        assert_eq!(first, [0, 1, 2]);
+        let made = made.into_inner();
+        assert!(made < 1000, "the workers stopped a few batches ahead, after {made} items");
+    }
+
+    #[test]
+    #[should_panic(expected = "a bug in make")]
+    fn a_panic_in_made_ahead_is_passed_on() {
+        let items: Vec<u32> = (0..1000).collect();
+        let _: Vec<u32> = made_ahead(
+            &items,
+            10,
+            |&i| {
+                assert!(i != 555, "a bug in make");
+                i
+            },
+            |made| made.collect(),
+        );
     }
 
     #[test]

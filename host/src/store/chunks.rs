@@ -20,11 +20,9 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
-use roster_core::parallel::extend_in_runs;
+use roster_core::parallel::{extend_in_runs, made_ahead};
 use serde::Serialize;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
-
-use super::made_ahead;
 
 /// A run ends after a record whose id hashes to a multiple of this: runs average this many
 /// records (about 50 KB of a UKG snapshot).
@@ -151,25 +149,19 @@ pub(super) fn decompress(data: &[u8]) -> Result<String, CorruptChunk> {
 #[error("a stored chunk cannot be decompressed: {0}")]
 pub(super) struct CorruptChunk(String);
 
-/// Chunks encoded in one batch by [`encoded_ahead`]: a megabyte or two of records.
-const CHUNKS_A_BATCH: usize = 16;
+/// Chunks encoded in one batch by [`encoded_ahead`]: about half a megabyte of records.
+const CHUNKS_A_BATCH: usize = 4;
 
-/// Encodes `parts` in order, a batch at a time on every core, a few batches ahead of `consume`,
-/// which takes the chunks in order on this thread (and writes them to `SQLite`). Encoding is most
-/// of a write's work: serialising a million people takes seconds of a core, while `SQLite`
-/// stores their compressed chunks in a fraction of that. At most five batches are held at once.
+/// Encodes `parts` in order on every core, a few batches ahead of `consume`, which takes the
+/// chunks in order on this thread (and writes them to `SQLite`). Encoding is most of a write's
+/// work: serialising a million people takes seconds of a core, while `SQLite` stores their
+/// compressed chunks in a fraction of that.
 pub(super) fn encoded_ahead<P: Sync, R>(
     parts: &[P],
     encode: impl Fn(&P) -> serde_json::Result<Chunk> + Sync,
     consume: impl FnOnce(&mut dyn Iterator<Item = serde_json::Result<Chunk>>) -> R,
 ) -> R {
-    let batches: Vec<&[P]> = parts.chunks(CHUNKS_A_BATCH).collect();
-    let encode_batch = |batch: &&[P]| {
-        let mut chunks = Vec::with_capacity(batch.len());
-        extend_in_runs(&mut chunks, batch.len(), 2, |run, out| out.extend(batch[run].iter().map(&encode)));
-        chunks
-    };
-    made_ahead(&batches, 1, encode_batch, |batches| consume(&mut batches.flatten()))
+    made_ahead(parts, CHUNKS_A_BATCH, encode, consume)
 }
 
 /// The records of a stored chunk, appended to `out`.

@@ -361,38 +361,6 @@ impl Store {
     }
 }
 
-/// Runs `make` over `items` on a second thread, `batch` items at a time and a few batches ahead,
-/// while `consume` takes the results in order on this one: a write encodes chunks on one core
-/// while `SQLite` stores them on the other (at a million people, encoding takes seconds). At most
-/// five batches of results are held at once, so `batch` bounds the memory a write needs beyond
-/// its input. Inputs of one batch or less are made in place. Should `make` panic, the results
-/// end early and the panic is passed on once `consume` returns, before anything it wrote can be
-/// committed.
-fn made_ahead<T: Sync, U: Send, R>(
-    items: &[T],
-    batch: usize,
-    make: impl Fn(&T) -> U + Sync,
-    consume: impl FnOnce(&mut dyn Iterator<Item = U>) -> R,
-) -> R {
-    let batch = batch.max(1);
-    if items.len() <= batch {
-        return consume(&mut items.iter().map(make));
-    }
-    std::thread::scope(|scope| {
-        let (ready, batches) = std::sync::mpsc::sync_channel::<Vec<U>>(4);
-        let make = &make;
-        scope.spawn(move || {
-            for chunk in items.chunks(batch) {
-                // The consumer stopped (an error): nothing more is needed.
-                if ready.send(chunk.iter().map(make).collect()).is_err() {
-                    return;
-                }
-            }
-        });
-        consume(&mut batches.into_iter().flatten())
-    })
-}
-
 /// A stable 64-bit FNV-1a hash of a row's JSON: it is stored, so it must not change between
 /// builds the way `std`'s hasher may.
 pub fn content_hash(data: &str) -> i64 {

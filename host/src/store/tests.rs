@@ -154,16 +154,6 @@ fn the_content_hash_is_stable() {
 }
 
 #[test]
-fn rows_made_ahead_come_in_order_and_a_consumer_may_stop_early() {
-    let items: Vec<u32> = (0..10_000).collect();
-    let all: Vec<u64> = made_ahead(&items, 1024, |&i| u64::from(i) * 2, |made| made.collect());
-    assert_eq!(all, items.iter().map(|&i| u64::from(i) * 2).collect::<Vec<_>>());
-    // A consumer that stops (an error) ends the producer instead of waiting for it.
-    let first: Vec<u64> = made_ahead(&items, 7, |&i| u64::from(i), |made| made.take(3).collect());
-    assert_eq!(first, [0, 1, 2]);
-}
-
-#[test]
 fn a_shrinking_snapshot_is_held_unless_forced() {
     let (_dir, store) = temp_store();
     let list = users(100);
