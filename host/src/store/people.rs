@@ -116,10 +116,16 @@ impl Store {
         let at = now();
         let mut stats = WriteStats { events: events.len(), ..WriteStats::default() };
         {
-            let old: HashMap<&str, &Person> = prior.iter().map(|p| (p.key.as_str(), p)).collect();
-            stats.people_written = people.iter().filter(|p| !old.get(p.key.as_str()).is_some_and(|o| *o == *p)).count();
-            let now: HashSet<&str> = people.iter().map(|p| p.key.as_str()).collect();
-            stats.people_removed = prior.iter().filter(|p| !now.contains(p.key.as_str())).count();
+            if prior.is_empty() {
+                // A first resolution: everyone is new (and a million keys need no maps).
+                stats.people_written = people.len();
+            } else {
+                let old: HashMap<&str, &Person> = prior.iter().map(|p| (p.key.as_str(), p)).collect();
+                stats.people_written =
+                    people.iter().filter(|p| !old.get(p.key.as_str()).is_some_and(|o| *o == *p)).count();
+                let now: HashSet<&str> = people.iter().map(|p| p.key.as_str()).collect();
+                stats.people_removed = prior.iter().filter(|p| !now.contains(p.key.as_str())).count();
+            }
             if stats.people_written + stats.people_removed > 0 {
                 let started = std::time::Instant::now();
                 people_chunks::write(&tx, people)?;

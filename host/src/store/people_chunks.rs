@@ -9,12 +9,14 @@
 //! people reads the whole table, about a second. A row per person with three indexes cost a
 //! B-tree insert per person and index: at 100k people, 0.65-0.9 s of a 2 s sync.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::ops::Range;
 
 use anyhow::{Context, Result};
 use roster_core::Lifecycle;
 use roster_core::lifecycle::Person;
+use roster_core::parallel::extend_in_runs;
 use rusqlite::{Transaction, params};
 
 use super::Store;
@@ -24,9 +26,87 @@ use super::chunks::{self, Chunk};
 /// when they have no email. Compared byte by byte (as `SQLite` compares text), that orders by
 /// email, then key, people without an email last.
 fn listing_key(p: &Person) -> String {
-    match &p.email {
-        Some(email) => format!("0{}\u{1}{}", email.to_lowercase(), p.key),
-        None => format!("1{}", p.key),
+    let mut key = Vec::new();
+    key.extend(listing_bytes(lowercase_email(p).as_deref(), &p.key));
+    String::from_utf8(key).unwrap_or_default()
+}
+
+/// A person's email in lowercase, borrowed when it is lowercase already (most are).
+fn lowercase_email(p: &Person) -> Option<Cow<'_, str>> {
+    p.email.as_deref().map(|email| {
+        if email.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+            Cow::Owned(email.to_lowercase())
+        } else {
+            Cow::Borrowed(email)
+        }
+    })
+}
+
+/// The bytes of a listing key ([`listing_key`]), from the lowercase email and the key.
+fn listing_bytes<'a>(email: Option<&'a str>, key: &'a str) -> impl Iterator<Item = u8> + 'a {
+    let head: &[u8] = match email {
+        Some(email) => email.as_bytes(),
+        None => &[],
+    };
+    let (mark, separator): (&[u8], &[u8]) = if email.is_some() { (b"0", b"\x01") } else { (b"1", b"") };
+    mark.iter().chain(head).chain(separator).chain(key.as_bytes()).copied()
+}
+
+/// `people` in listing order. Sorted by the first 32 bytes of the listing keys read into two
+/// integers, whole emails and keys compared only where those are equal, and no key allocated:
+/// sorting a million people by their key strings took 0.4-0.7 s, two scattered strings read for
+/// each comparison.
+fn in_listing_order(people: &[Person]) -> Vec<&Person> {
+    let mut emails: Vec<Option<Cow<'_, str>>> = Vec::with_capacity(people.len());
+    extend_in_runs(&mut emails, people.len(), PARALLEL_FROM, |run, out| {
+        out.extend(people[run].iter().map(lowercase_email));
+    });
+    let mut order: Vec<([u128; 2], usize)> = Vec::with_capacity(people.len());
+    extend_in_runs(&mut order, people.len(), PARALLEL_FROM, |run, out| {
+        out.extend(run.map(|i| {
+            let mut prefix = [0_u8; 32];
+            let mut at = 0;
+            let (mark, email): (u8, &[u8]) = match &emails[i] {
+                Some(email) => (b'0', email.as_bytes()),
+                None => (b'1', &[]),
+            };
+            for part in [&[mark][..], email, if mark == b'0' { b"\x01" } else { b"" }, people[i].key.as_bytes()] {
+                let n = part.len().min(32 - at);
+                prefix[at..at + n].copy_from_slice(&part[..n]);
+                at += n;
+            }
+            let (high, low) = prefix.split_at(16);
+            let half = |bytes: &[u8]| u128::from_be_bytes(bytes.try_into().unwrap_or_default());
+            ([half(high), half(low)], i)
+        }));
+    });
+    order.sort_unstable_by(|(pa, a), (pb, b)| {
+        pa.cmp(pb).then_with(|| {
+            listing_cmp((emails[*a].as_deref(), &people[*a].key), (emails[*b].as_deref(), &people[*b].key))
+        })
+    });
+    order.into_iter().map(|(_, i)| &people[i]).collect()
+}
+
+/// Below this many people, listing keys are read on one thread.
+const PARALLEL_FROM: usize = 50_000;
+
+/// How two listing keys compare, given their lowercase emails and keys, as their bytes would.
+/// That is by email, then by key, as long as the shorter email is not followed in the longer by
+/// a byte below `\x02` (no address has one; compared byte by byte if one does).
+fn listing_cmp(a: (Option<&str>, &str), b: (Option<&str>, &str)) -> std::cmp::Ordering {
+    use std::cmp::Ordering::{Greater, Less};
+    match (a.0, b.0) {
+        (Some(ea), Some(eb)) => {
+            let (short, long) = if ea.len() <= eb.len() { (ea, eb) } else { (eb, ea) };
+            if long.len() > short.len() && long.starts_with(short) && long.as_bytes()[short.len()] < 2 {
+                return listing_bytes(a.0, a.1).cmp(listing_bytes(b.0, b.1));
+            }
+            ea.cmp(eb).then_with(|| a.1.cmp(b.1))
+        }
+        (Some(_), None) => Less,
+        (None, Some(_)) => Greater,
+        (None, None) => a.1.cmp(b.1),
     }
 }
 
@@ -45,17 +125,16 @@ fn counts(people: &[&Person]) -> [i64; 4] {
 /// Stores `people` (in any order) in place of the stored ones: chunks stored as they would be
 /// written are left alone, the others written, and stored chunks no longer cut are deleted.
 pub(super) fn write(tx: &Transaction<'_>, people: &[Person]) -> Result<()> {
-    let mut order: Vec<(String, &Person)> = people.iter().map(|p| (listing_key(p), p)).collect();
-    order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let people: Vec<&Person> = order.iter().map(|&(_, p)| p).collect();
+    let started = std::time::Instant::now();
+    let people = in_listing_order(people);
+    tracing::debug!(order_ms = started.elapsed().as_millis(), "people put in listing order");
     let parts: Vec<(Range<usize>, String)> = chunks::runs(people.iter().map(|p| p.key.as_str()))
         .into_iter()
         .map(|run| {
-            let first = std::mem::take(&mut order[run.start].0);
+            let first = listing_key(people[run.start]);
             (run, first)
         })
         .collect();
-    drop(order);
     let stored = chunks::stored(&mut tx.prepare("SELECT first, hash FROM people_chunks")?.query([])?)?;
     // Stored chunks not cut again: removed at the end.
     let mut left: HashSet<&str> = stored.keys().map(String::as_str).collect();
@@ -193,5 +272,52 @@ impl Store {
             }
         }
         Ok(if primary.is_empty() { alias } else { primary })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use roster_core::lifecycle::{Policy, Snapshot, resolve};
+    use roster_core::{EmploymentStatus, SourceUser};
+
+    use super::*;
+
+    #[test]
+    fn people_are_ordered_as_their_listing_keys_are() {
+        // Emails sharing their first 32 bytes and more, in mixed case and beyond ASCII, people
+        // without one, and emails that begin with another and go on with a byte below `\x02`.
+        let emails = [
+            Some("alexander.johnson1@acme.com"),
+            Some("Alexander.Johnson@acme.com"),
+            Some("alexander.johnson@acme.co"),
+            Some("ÅSA.Lind@acme.com"),
+            Some("åsa.lind@acme.com"),
+            Some("zoe@acme.com"),
+            None,
+            None,
+            Some("alexander.johnson1@acme.com"),
+            Some("alexandra.konstantinopoulou@acme.example"),
+            Some("alexandra.konstantinopoulou@acme.example\u{1}b"),
+            Some("alexandra.konstantinopoulou@acme.example\u{0}"),
+        ];
+        let users: Vec<SourceUser> = emails
+            .iter()
+            .enumerate()
+            .map(|(i, email)| SourceUser {
+                source_id: format!("u{}", 12 - i),
+                email: email.map(Into::into),
+                status: EmploymentStatus::Active,
+                ..SourceUser::default()
+            })
+            .collect();
+        let policy = Policy { sources: vec!["hr".into()], match_on: Vec::new(), ..Policy::default() };
+        let people = resolve(&[Snapshot { connection: "hr", users: &users }], &policy, &[]);
+        assert_eq!(people.len(), emails.len());
+        let mut want: Vec<String> = people.iter().map(listing_key).collect();
+        want.sort();
+        let got: Vec<String> = in_listing_order(&people).into_iter().map(listing_key).collect();
+        assert_eq!(got, want);
+        let alexander = people.iter().find(|p| p.key == "hr:u11").unwrap();
+        assert_eq!(listing_key(alexander), "0alexander.johnson@acme.com\u{1}hr:u11");
     }
 }
