@@ -236,13 +236,13 @@ impl Hash128 {
 const PARALLEL_FROM: usize = 50_000;
 
 /// The low 32 bits of a [`Hashed`] key: an index (of a record, or of a place in hashing order).
-const INDEX: u128 = 0xFFFF_FFFF;
+pub(super) const INDEX: u128 = 0xFFFF_FFFF;
 
 /// A key as matching sorts it: the top 96 bits of its [`Hash128`] and, in the low 32 bits, an
 /// index. One number of 16 bytes is half the memory of a hash beside an index, and a sort
 /// compares it in one step. Ninety-six bits still leave two of ten million keys colliding with a
 /// probability below 10^-15.
-type Hashed = u128;
+pub(super) type Hashed = u128;
 
 /// `hash` with `index` in its low bits.
 ///
@@ -250,11 +250,11 @@ type Hashed = u128;
 ///
 /// With four billion records or keys or more (which no machine that runs this holds in memory).
 fn hashed(hash: u128, index: usize) -> Hashed {
-    (hash & !INDEX) | u128::from(u32::try_from(index).expect("fewer than 2^32 records and keys"))
+    (hash & !INDEX) | u128::from(narrow(index))
 }
 
 /// The index in the low bits of `key`.
-fn index_of(key: Hashed) -> usize {
+pub(super) fn index_of(key: Hashed) -> usize {
     usize::try_from(key & INDEX).unwrap_or(usize::MAX)
 }
 
@@ -273,27 +273,75 @@ where
     K: Hash,
     I: Iterator<Item = K>,
 {
-    let hash128 = Hash128::new();
-    // Each core hashes a run of records; the runs are kept apart, in order.
-    let mut runs: Vec<Vec<Hashed>> = Vec::new();
-    extend_in_runs(&mut runs, records.len(), PARALLEL_FROM, |run, runs| {
-        let mut out = Vec::with_capacity(run.len());
-        for i in run {
-            out.extend(keys_of(&records[i]).map(|key| hashed(hash128.hash(&key), i)));
-        }
-        runs.push(out);
-    });
-    let owner: Vec<usize> = runs.iter().flatten().map(|&key| index_of(key)).collect();
-    let by_hash = sort_hashed(runs);
-    let mut first_of = vec![usize::MAX; owner.len()];
-    for run in by_hash.chunk_by(|a, b| a & !INDEX == b & !INDEX) {
+    let SortedKeys { sorted, owner } = SortedKeys::new(records.len(), &Hash128::new(), |i| keys_of(&records[i]));
+    let mut first_of = vec![u32::MAX; owner.len()];
+    for run in sorted.chunk_by(|a, b| a & !INDEX == b & !INDEX) {
         let first = owner[index_of(run[0])];
         for &key in &run[1..] {
             first_of[index_of(key)] = first;
         }
     }
-    drop(by_hash);
-    first_of.iter().zip(&owner).filter(|(first, _)| **first != usize::MAX).map(|(&first, &i)| (i, first)).collect()
+    drop(sorted);
+    first_of
+        .iter()
+        .zip(&owner)
+        .filter(|(first, _)| **first != u32::MAX)
+        .map(|(&first, &i)| (widen(i), widen(first)))
+        .collect()
+}
+
+/// The keys of many items, hashed on every core in one pass over the items in order and sorted
+/// ([`sort_hashed`]): items that share a key are neighbours. Each entry's low bits are its place
+/// in the hashing order (the order of the items and then of their keys); `owner` says whose
+/// each place is.
+pub(super) struct SortedKeys {
+    /// Every key as a [`Hashed`] of its place, in order of the hashes (and of places among equal
+    /// hashes).
+    pub sorted: Vec<Hashed>,
+    /// The item each place's key belongs to.
+    pub owner: Vec<u32>,
+}
+
+impl SortedKeys {
+    /// Hashes `keys_of(i)` for every item `i` in `0..len` with `hasher`.
+    ///
+    /// # Panics
+    ///
+    /// With four billion items or keys or more (which no machine that runs this holds in memory).
+    pub(super) fn new<K: Hash, I: Iterator<Item = K>>(
+        len: usize,
+        hasher: &Hash128,
+        keys_of: impl Fn(usize) -> I + Sync,
+    ) -> Self {
+        // Each core hashes a run of items; the runs are kept apart, in order.
+        let mut runs: Vec<Vec<Hashed>> = Vec::new();
+        extend_in_runs(&mut runs, len, PARALLEL_FROM, |run, runs| {
+            let mut out = Vec::with_capacity(run.len());
+            for i in run {
+                out.extend(keys_of(i).map(|key| hashed(hasher.hash(&key), i)));
+            }
+            runs.push(out);
+        });
+        let owner = runs.iter().flatten().map(|&key| narrow(index_of(key))).collect();
+        Self { sorted: sort_hashed(runs), owner }
+    }
+
+    /// The places whose key has the hash `hash`, in order: a binary search.
+    pub(super) fn places(&self, hash: u128) -> impl Iterator<Item = usize> + '_ {
+        let hash = hash & !INDEX;
+        let start = self.sorted.partition_point(|&key| key & !INDEX < hash);
+        self.sorted[start..].iter().take_while(move |&&key| key & !INDEX == hash).map(|&key| index_of(key))
+    }
+}
+
+/// An index that fits in the low 32 bits of a [`Hashed`] key.
+fn narrow(index: usize) -> u32 {
+    u32::try_from(index).expect("fewer than 2^32 records and keys")
+}
+
+/// A `u32` index as a `usize` (every platform this runs on has 32 bits or more).
+pub(super) fn widen(index: u32) -> usize {
+    usize::try_from(index).unwrap_or(usize::MAX)
 }
 
 /// About this many keys go into a bucket of [`sort_hashed`]: sorted in the processor's cache.

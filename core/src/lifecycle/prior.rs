@@ -2,13 +2,16 @@
 //! their history from one resolution to the next; and keys for new people that no prior person
 //! had.
 
-use super::matching::{Groups, Hash128, Rec, keys, normalise};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use super::matching::{Groups, Hash128, Hashed, INDEX, Rec, SortedKeys, index_of, keys, normalise, widen};
 use super::person::Person;
 use super::policy::{MatchKey, Policy};
 use super::resolve::PARALLEL_FROM;
 use super::shared::Name;
-use super::{HashMap, HashSet, new_map, new_set};
-use crate::parallel::{extend_in_runs, join};
+use super::{HashSet, new_set};
+use crate::parallel::{extend_in_runs, for_each_in_runs, join};
 
 /// For every group, the index of the prior person it continues, if any; and for every prior
 /// person, whether a group continues them.
@@ -23,7 +26,7 @@ pub(super) fn continued(
     if prior.is_empty() {
         return (vec![None; groups.len()], claimed);
     }
-    let prior_index = PriorIndex::new(prior, policy, names);
+    let prior_index = PriorIndex::new(prior, policy, names, records);
     let find = |group: &[usize], claimed: Option<&[bool]>| prior_index.find(group, records, claimed);
     // Who each group would continue were nobody claimed yet, looked up on every core; then,
     // in order, a group continues that person unless an earlier group did, and only then
@@ -51,68 +54,134 @@ pub(super) fn continued(
 }
 
 /// Finds the prior person a group of records continues: by one of its records, else by a
-/// matching key. Keys are looked up by their [`Hash128`], so that a lookup reads no string but
-/// the one looked up.
-struct PriorIndex {
+/// matching key.
+///
+/// Built without maps: a map of the prior people's records (millions of them) cost a cache miss
+/// per insert and per lookup, most of continuing from a prior result. Instead the prior
+/// people's records and the current ones are hashed ([`Hash128`]) and sorted on every core, as
+/// matching sorts keys, and one merge of the two sorted lists says which prior person each
+/// current record was. The prior people's keys are only needed for groups none of whose
+/// records was anyone's (new people, mostly), so they are hashed and sorted when a lookup first
+/// needs them, and looked up by binary search.
+struct PriorIndex<'p> {
+    prior: &'p [Person],
+    policy: &'p Policy,
     hasher: Hash128,
-    by_record: HashMap<u128, usize>,
-    by_key: Vec<(MatchKey, HashMap<u128, usize>)>,
+    /// For every current record, the prior person one of whose records it is ([`NOBODY`]: none).
+    of_record: Vec<AtomicU32>,
+    /// The prior people's keys of each kind of `match_on`, in its order.
+    by_key: OnceLock<Vec<(MatchKey, SortedKeys)>>,
 }
 
-impl PriorIndex {
-    fn new(prior: &[Person], policy: &Policy, names: &[Name]) -> Self {
+/// No prior person.
+const NOBODY: u32 = u32::MAX;
+
+impl<'p> PriorIndex<'p> {
+    fn new(prior: &'p [Person], policy: &'p Policy, names: &[Name], records: &[Rec<'_>]) -> Self {
         let hasher = Hash128::new();
-        // The two kinds of lookup are built side by side.
-        let (by_record, by_key) = join(
+        // Only records of a connection with a snapshot can be found again.
+        let prior_records = |i: usize| {
+            prior[i]
+                .records
+                .iter()
+                .filter_map(|r| names.iter().position(|n| *n == r.connection).map(|c| (c, r.source_id.as_str())))
+        };
+        let (before, now) = join(
+            || SortedKeys::new(prior.len(), &hasher, prior_records),
             || {
-                // Sized for every record at once: growing a map of millions moves every entry.
-                let mut by_record = new_map(prior.iter().map(|p| p.records.len()).sum());
-                for (i, p) in prior.iter().enumerate() {
-                    for r in &p.records {
-                        // Only records of a connection with a snapshot can be found again.
-                        if let Some(c) = names.iter().position(|n| *n == r.connection) {
-                            by_record.insert(hasher.hash(&(c, r.source_id.as_str())), i);
-                        }
-                    }
-                }
-                by_record
+                SortedKeys::new(records.len(), &hasher, |i| {
+                    std::iter::once((records[i].conn, records[i].user.source_id.as_str()))
+                })
             },
-            || {
-                let mut by_key: Vec<_> = policy.match_on.iter().map(|&kind| (kind, new_map(prior.len()))).collect();
-                for (i, p) in prior.iter().enumerate() {
-                    for (kind, map) in &mut by_key {
+        );
+        Self { prior, policy, hasher, of_record: merge(&before, &now, records.len()), by_key: OnceLock::new() }
+    }
+
+    /// The prior people's keys, hashed and sorted the first time they are needed.
+    fn by_key(&self) -> &[(MatchKey, SortedKeys)] {
+        self.by_key.get_or_init(|| {
+            self.policy
+                .match_on
+                .iter()
+                .map(|&kind| {
+                    let keys_of = |i: usize| {
+                        let p = &self.prior[i];
                         let (emails, employee_id) = match kind {
                             MatchKey::Email => (Some(p.email.iter().chain(&p.aliases)), None),
                             MatchKey::EmployeeId => (None, p.employee_id.as_ref()),
                         };
-                        for k in emails.into_iter().flatten().chain(employee_id).filter_map(|v| normalise(v)) {
-                            map.entry(hasher.hash(&k)).or_insert(i);
-                        }
-                    }
-                }
-                by_key
-            },
-        );
-        Self { hasher, by_record, by_key }
+                        emails.into_iter().flatten().chain(employee_id).filter_map(|v| normalise(v))
+                    };
+                    (kind, SortedKeys::new(self.prior.len(), &self.hasher, keys_of))
+                })
+                .collect()
+        })
     }
 
     /// The first prior person one of the group's records was, else the first who had one of
     /// their keys, passing over the `claimed` ones.
     fn find(&self, group: &[usize], records: &[Rec<'_>], claimed: Option<&[bool]>) -> Option<usize> {
-        let recs = group.iter().map(|&i| records[i]);
-        let known = |map: &HashMap<u128, usize>, hash: u128| {
-            map.get(&hash).copied().filter(|&i| claimed.is_none_or(|claimed| !claimed[i]))
-        };
-        recs.clone()
-            .find_map(|r| known(&self.by_record, self.hasher.hash(&(r.conn, r.user.source_id.as_str()))))
-            .or_else(|| {
-                recs.clone().find_map(|r| {
-                    self.by_key
-                        .iter()
-                        .find_map(|(kind, map)| keys(r.user, *kind).find_map(|k| known(map, self.hasher.hash(&k))))
+        let unclaimed = |i: usize| claimed.is_none_or(|claimed| !claimed[i]);
+        let by_record = group
+            .iter()
+            .map(|&r| self.of_record[r].load(Ordering::Relaxed))
+            .filter(|&p| p != NOBODY)
+            .map(widen)
+            .find(|&p| unclaimed(p));
+        by_record.or_else(|| {
+            let by_key = self.by_key();
+            group.iter().find_map(|&r| {
+                by_key.iter().find_map(|(kind, sorted)| {
+                    keys(records[r].user, *kind).find_map(|k| {
+                        // The first prior person with the key, as a map filled in order keeps.
+                        let first = sorted.places(self.hasher.hash(&k)).next()?;
+                        Some(widen(sorted.owner[first])).filter(|&p| unclaimed(p))
+                    })
                 })
             })
+        })
     }
+}
+
+/// Which prior person each current record was, from the prior people's records and the current
+/// ones, both hashed and sorted: a merge of the two lists, in parts of the hash space on every
+/// core (the writes land all over the result, each a cache miss: 0.33 s on one core at 3 x 1M).
+/// A record two prior people had (which the resolver does not make) was the last one's, as a
+/// map filled in order keeps. `now` holds one key a record, so a place is a record's index.
+fn merge(before: &SortedKeys, now: &SortedKeys, records: usize) -> Vec<AtomicU32> {
+    // The hash space in parts by its top four bits: where each part begins in both lists.
+    const PARTS: u128 = 16;
+    debug_assert_eq!(now.owner.len(), records, "one key a record");
+    let of_record: Vec<AtomicU32> = (0..records).map(|_| AtomicU32::new(NOBODY)).collect();
+    let hash = |key: Hashed| key & !INDEX;
+    let bounds = |list: &[Hashed]| -> Vec<usize> {
+        (0..=PARTS).map(|p| if p == PARTS { list.len() } else { list.partition_point(|&k| k >> 124 < p) }).collect()
+    };
+    let (old_at, new_at) = (bounds(&before.sorted), bounds(&now.sorted));
+    let parts: Vec<usize> = (0..old_at.len() - 1).collect();
+    for_each_in_runs(parts, 2, |p| {
+        let old = &before.sorted[old_at[p]..old_at[p + 1]];
+        let new = &now.sorted[new_at[p]..new_at[p + 1]];
+        let (mut a, mut b) = (0, 0);
+        while a < old.len() && b < new.len() {
+            let (ha, hb) = (hash(old[a]), hash(new[b]));
+            match ha.cmp(&hb) {
+                std::cmp::Ordering::Less => a += 1,
+                std::cmp::Ordering::Greater => b += 1,
+                std::cmp::Ordering::Equal => {
+                    // Equal hashes are ordered by place: the last is the last prior person with it.
+                    let last = a + old[a..].iter().take_while(|&&key| hash(key) == ha).count() - 1;
+                    let person = before.owner[index_of(old[last])];
+                    while b < new.len() && hash(new[b]) == ha {
+                        of_record[index_of(new[b])].store(person, Ordering::Relaxed);
+                        b += 1;
+                    }
+                    a = last + 1;
+                }
+            }
+        }
+    });
+    of_record
 }
 
 /// Makes new people's keys unique: a new person keeps the `connection:source_id` of their first
@@ -120,22 +189,32 @@ impl PriorIndex {
 /// earlier person of this resolution has it; then `#2`, `#3`, ... is appended. Continuing people
 /// keep their prior keys, which are unique already.
 pub(super) fn settle_keys(people: &mut [Person], continues: &[Option<usize>], prior: &[Person]) {
-    let mut reserved: HashSet<&str> = new_set(prior.len());
-    reserved.extend(prior.iter().map(|p| p.key.as_str()));
-    let mut used: HashSet<&str> = new_set(people.len());
+    // Continuing people have distinct prior people's keys, which are unique: only the new ones'
+    // keys can clash, with each other or with a key known before. Most resolutions have few new
+    // people, so the prior keys are checked against the new ones rather than put in a set.
+    let is_new = |i: usize| continues.get(i).is_some_and(Option::is_none);
+    let mut new_keys: HashSet<&str> = new_set((0..people.len()).filter(|&i| is_new(i)).count());
     let mut clashing = Vec::new();
     for (i, p) in people.iter().enumerate() {
-        let is_new = continues.get(i).is_some_and(Option::is_none);
-        if (is_new && reserved.contains(p.key.as_str())) || !used.insert(p.key.as_str()) {
+        if is_new(i) && !new_keys.insert(p.key.as_str()) {
             clashing.push(i);
+        }
+    }
+    if !new_keys.is_empty() {
+        let known: HashSet<&str> = prior.iter().map(|p| p.key.as_str()).filter(|k| new_keys.contains(k)).collect();
+        if !known.is_empty() {
+            // The first new person with a known key is renamed too (the later ones clash already).
+            clashing.extend((0..people.len()).filter(|&i| is_new(i) && known.contains(people[i].key.as_str())));
+            clashing.sort_unstable();
+            clashing.dedup();
         }
     }
     if clashing.is_empty() {
         return;
     }
     // Rare (a split person, a source listing one id twice): owned keys from here on.
-    let mut taken: HashSet<String> = new_set(used.len() + reserved.len());
-    taken.extend(used.into_iter().chain(reserved).map(str::to_owned));
+    let mut taken: HashSet<String> = new_set(people.len() + prior.len());
+    taken.extend(people.iter().map(|p| p.key.clone()).chain(prior.iter().map(|p| p.key.clone())));
     for i in clashing {
         let key = fresh_key(&people[i].key, |k| taken.contains(k));
         taken.insert(key.clone());

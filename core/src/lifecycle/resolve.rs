@@ -43,6 +43,7 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
     let matched = started.elapsed();
 
     let email_of = Ctx::emails(&records);
+    let emailed = started.elapsed();
     let ctx = Ctx::new(&names, policy, &email_of);
     // First every group finds the prior person it continues, so that continuing people keep their
     // keys whatever order the groups come in; then new people get keys nobody had.
@@ -70,7 +71,8 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
         records = records.len(),
         people = out.len(),
         match_ms = matched.as_millis(),
-        continue_ms = found.saturating_sub(matched).as_millis(),
+        emails_ms = emailed.saturating_sub(matched).as_millis(),
+        continue_ms = found.saturating_sub(emailed).as_millis(),
         build_ms = built.saturating_sub(found).as_millis(),
         rest_ms = started.elapsed().saturating_sub(built).as_millis(),
         "resolved"

@@ -571,3 +571,32 @@ fn a_tenant_large_enough_to_be_resolved_on_every_core_resolves_as_a_small_one() 
     let keys: std::collections::HashSet<&str> = after.iter().map(|x| x.key.as_str()).collect();
     assert_eq!(keys.len(), after.len(), "every key once");
 }
+
+#[test]
+fn records_relisted_under_new_ids_are_found_again_by_their_keys() {
+    // HR renumbers every record (a migration of its ids): each person is found again by email,
+    // or by employee id where the address changed too, and keeps their key and history. Enough
+    // people that prior people are looked up on every core.
+    const N: usize = 30_000;
+    let p = Policy { match_on: vec![MatchKey::Email, MatchKey::EmployeeId], ..policy(&["ukg"]) };
+    let hr = |prefix: &str, renamed: bool| -> Vec<SourceUser> {
+        (0..N)
+            .map(|i| {
+                let email =
+                    if renamed && i % 5 == 0 { format!("renamed{i}@acme.com") } else { format!("p{i}@acme.com") };
+                SourceUser { employee_id: Some(format!("E{i}")), ..user(&format!("{prefix}{i:05}"), &email, S::Active) }
+            })
+            .collect()
+    };
+    let first = run(&[("ukg", hr("old", false))], &p, &[]);
+    let again = run(&[("ukg", hr("new", true))], &p, &first);
+    assert_eq!(again.len(), N);
+    let key_of = |people: &[Person], id: &str| {
+        people.iter().find(|x| x.employee_id.as_deref() == Some(id)).map(|x| x.key.clone()).unwrap()
+    };
+    for i in [0, 1, 5, 12_345, N - 1] {
+        let id = format!("E{i}");
+        assert_eq!(key_of(&again, &id), key_of(&first, &id), "{id} keeps their key");
+    }
+    assert!(diff(&first, &again).iter().all(|e| e.kind != EventKind::Joined), "nobody joined");
+}
