@@ -20,6 +20,7 @@
 use std::collections::HashSet;
 use std::ops::Range;
 
+use anyhow::Context;
 use roster_core::parallel::{extend_in_runs, made_ahead};
 use serde::Serialize;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
@@ -170,7 +171,8 @@ pub(super) fn decode_into<T: serde::de::DeserializeOwned>(data: &[u8], out: &mut
     Ok(())
 }
 
-/// Chunks decoded at once by [`decode_rows`]: about eight thousand records.
+/// Chunks decoded at once by [`decode_rows`] and [`for_each_batch`]: about eight thousand
+/// records.
 const DECODED_A_BATCH: usize = 64;
 
 /// The records of every chunk a query returns (its first column), appended to `out` in order:
@@ -181,28 +183,66 @@ pub(super) fn decode_rows<T: serde::de::DeserializeOwned + Send>(
     rows: &mut rusqlite::Rows<'_>,
     out: &mut Vec<T>,
 ) -> anyhow::Result<()> {
-    let failed = std::sync::Mutex::new(None);
     let mut batch: Vec<Vec<u8>> = Vec::with_capacity(DECODED_A_BATCH);
-    loop {
-        batch.clear();
-        while batch.len() < DECODED_A_BATCH {
-            let Some(row) = rows.next()? else { break };
-            batch.push(row.get(0)?);
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        extend_in_runs(out, batch.len(), 2, |run, out| {
-            for data in &batch[run] {
-                if let Err(e) = decode_into(data, out) {
-                    failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(e);
-                    return;
+    while next_batch(rows, &mut batch)? {
+        decode_batch(&batch, |_| true, out)?;
+    }
+    Ok(())
+}
+
+/// Has `each` take the records of every chunk a query returns (its first column), in order, a
+/// batch of chunks at a time decoded on every core; only lines that `keep` keeps are parsed. A
+/// listing of a million people need not hold them all, nor parse them on one core. A chunk that
+/// cannot be decoded is an error in the context `corrupt`; errors of `each` are its own.
+pub(super) fn for_each_batch<T: serde::de::DeserializeOwned + Send>(
+    rows: &mut rusqlite::Rows<'_>,
+    corrupt: &str,
+    keep: impl Fn(&str) -> bool + Sync,
+    mut each: impl FnMut(Vec<T>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut batch: Vec<Vec<u8>> = Vec::with_capacity(DECODED_A_BATCH);
+    while next_batch(rows, &mut batch)? {
+        let mut records = Vec::new();
+        decode_batch(&batch, &keep, &mut records).context(corrupt.to_owned())?;
+        each(records)?;
+    }
+    Ok(())
+}
+
+/// Reads the next batch of chunks from `rows` into `batch`; false when there were none left.
+fn next_batch(rows: &mut rusqlite::Rows<'_>, batch: &mut Vec<Vec<u8>>) -> rusqlite::Result<bool> {
+    batch.clear();
+    while batch.len() < DECODED_A_BATCH {
+        let Some(row) = rows.next()? else { break };
+        batch.push(row.get(0)?);
+    }
+    Ok(!batch.is_empty())
+}
+
+/// Decodes `batch` on every core, appending the records of the lines `keep` keeps to `out`.
+fn decode_batch<T: serde::de::DeserializeOwned + Send>(
+    batch: &[Vec<u8>],
+    keep: impl Fn(&str) -> bool + Sync,
+    out: &mut Vec<T>,
+) -> anyhow::Result<()> {
+    let failed = std::sync::Mutex::new(None);
+    extend_in_runs(out, batch.len(), 2, |run, out| {
+        for data in &batch[run] {
+            let decoded = decompress(data).map_err(anyhow::Error::new).and_then(|text| {
+                for line in text.split('\n').filter(|line| keep(line)) {
+                    out.push(serde_json::from_str(line)?);
                 }
+                Ok(())
+            });
+            if let Err(e) = decoded {
+                failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert(e);
+                return;
             }
-        });
-        if let Some(e) = failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take() {
-            return Err(e);
         }
+    });
+    match failed.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        Some(e) => Err(e),
+        None => Ok(()),
     }
 }
 

@@ -194,24 +194,25 @@ impl Store {
     }
 
     /// Streams people ordered by email (people without one last), then key, optionally of one
-    /// lifecycle, a chunk at a time: a million people never sit in memory together. A filtered
-    /// listing skips the chunks that hold nobody of that lifecycle.
+    /// lifecycle, a batch of chunks at a time: a million people never sit in memory together. A
+    /// filtered listing skips the chunks that hold nobody of that lifecycle, and parses only the
+    /// lines that say it (a tenth of the people, when it asks who left).
     pub fn for_each_person(&self, lifecycle: Option<Lifecycle>, mut f: impl FnMut(Person) -> Result<()>) -> Result<()> {
         // The lifecycles' names are the names of the columns that count them.
         let filter = lifecycle.map_or("1".to_owned(), |l| format!("{} > 0", l.as_str()));
         let mut stmt = self.conn.prepare(&format!("SELECT data FROM people_chunks WHERE {filter} ORDER BY first"))?;
-        let mut rows = stmt.query([])?;
-        let mut chunk = Vec::new();
-        while let Some(row) = rows.next()? {
-            chunks::decode_into::<Person>(row.get_ref(0)?.as_blob()?, &mut chunk)
-                .context("a stored person is corrupt")?;
-            for p in chunk.drain(..) {
+        // As `serde_json` writes a person's lifecycle: a line without it is someone else. A value
+        // that holds these characters has its quotes escaped, so it cannot be mistaken for it.
+        let says = lifecycle.map(|l| format!("\"lifecycle\":\"{}\"", l.as_str()));
+        let keep = |line: &str| says.as_deref().is_none_or(|says| line.contains(says));
+        chunks::for_each_batch(&mut stmt.query([])?, "a stored person is corrupt", keep, |people: Vec<Person>| {
+            for p in people {
                 if lifecycle.is_none_or(|l| l == p.lifecycle) {
                     f(p)?;
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// How many people there are of each lifecycle, in the order of [`Lifecycle::ALL`].

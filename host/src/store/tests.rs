@@ -380,6 +380,9 @@ fn many_people_are_listed_in_order_counted_and_found_from_their_chunks() {
     let chunks: i64 = store.conn.query_row("SELECT count(*) FROM people_chunks", [], |r| r.get(0)).unwrap();
     assert!(chunks > 50, "{chunks} chunks of 20,000 people");
 
+    // An error of the caller's (a closed pipe, say) is passed on as it is.
+    let err = store.for_each_person(None, |_| Err(anyhow::anyhow!("broken pipe"))).unwrap_err();
+    assert_eq!(format!("{err:#}"), "broken pipe");
     let mut listed = Vec::new();
     store
         .for_each_person(None, |p| {
@@ -585,6 +588,8 @@ fn a_damaged_chunk_is_named_as_such() {
     let err = format!("{:#}", store.snapshot("hr").unwrap_err());
     assert!(err.contains("a stored user of `hr` is corrupt") && err.contains("cannot be decompressed"), "{err}");
     let err = format!("{:#}", store.people().unwrap_err());
+    assert!(err.contains("a stored person is corrupt") && err.contains("cannot be decompressed"), "{err}");
+    let err = format!("{:#}", store.for_each_person(None, |_| Ok(())).unwrap_err());
     assert!(err.contains("a stored person is corrupt") && err.contains("cannot be decompressed"), "{err}");
     // The counts live beside the chunks: `roster status` still reads.
     assert_eq!(store.lifecycle_counts().unwrap().iter().sum::<usize>(), 300);
