@@ -12,11 +12,11 @@
 
 use std::borrow::Borrow;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
 
+use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::person::Verdict;
@@ -187,12 +187,31 @@ impl Serialize for Provenance {
 }
 
 impl<'de> Deserialize<'de> for Provenance {
+    /// Read entry by entry into the attributes' places: read into a map first, a provenance took
+    /// a quarter of reading a stored person.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let from = BTreeMap::<Attribute, std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        READ.with_borrow_mut(|read| {
-            let provenance: Self = from.iter().map(|(a, c)| (*a, read.name(c))).collect();
-            Ok(read.provenance_that(|p| *p == provenance, || provenance.clone()))
-        })
+        struct Entries;
+
+        impl<'de> Visitor<'de> for Entries {
+            type Value = Provenance;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map from attributes to connection names")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Provenance, A::Error> {
+                let mut from: [Option<Name>; ATTRIBUTES] = Default::default();
+                let mut any = false;
+                while let Some((a, c)) = entries.next_entry::<Attribute, std::borrow::Cow<'de, str>>()? {
+                    from[a.index()] = Some(READ.with_borrow_mut(|read| read.name(&c)));
+                    any = true;
+                }
+                let provenance = Provenance(any.then(|| Arc::new(from)));
+                Ok(READ.with_borrow_mut(|read| read.provenance_that(|p| *p == provenance, || provenance.clone())))
+            }
+        }
+
+        deserializer.deserialize_map(Entries)
     }
 }
 
@@ -368,6 +387,9 @@ mod tests {
         assert_eq!(serde_json::from_str::<Provenance>(&json).unwrap(), p);
         assert_eq!(serde_json::from_str::<Provenance>("{}").unwrap(), Provenance::default());
         assert!(Provenance::default().is_empty());
+        assert_eq!(serde_json::from_str::<Provenance>(r#"{"role":"ukg","role":"azure"}"#).unwrap().len(), 1);
+        assert!(serde_json::from_str::<Provenance>(r#"{"salary":"ukg"}"#).is_err(), "an attribute nobody has");
+        assert!(serde_json::from_str::<Provenance>(r#"["ukg"]"#).is_err(), "not a map");
     }
 
     #[test]
