@@ -30,26 +30,43 @@ fn sync(store: &Store, pages: &[&[SourceUser]], max_drop: f64, force: bool) -> C
     w.commit(max_drop, force).unwrap().0
 }
 
-/// Counts every write to `snapshot_chunks`, through triggers the store knows nothing of.
-fn count_writes(store: &Store) {
+/// Counts every write to `table` from now on, through triggers the store knows nothing of;
+/// [`writes`] reads the count.
+fn count_writes_to(store: &Store, table: &str) {
+    let count = |op: &str| {
+        format!(
+            "CREATE TRIGGER count_{table}_{op} AFTER {op} ON {table} BEGIN UPDATE writes SET n = n + 1 WHERE of = '{table}'; END;"
+        )
+    };
     store
         .conn
-        .execute_batch(
-            "CREATE TABLE writes (n INTEGER NOT NULL);
-             INSERT INTO writes VALUES (0);
-             CREATE TRIGGER w_ins AFTER INSERT ON snapshot_chunks BEGIN UPDATE writes SET n = n + 1; END;
-             CREATE TRIGGER w_upd AFTER UPDATE ON snapshot_chunks BEGIN UPDATE writes SET n = n + 1; END;
-             CREATE TRIGGER w_del AFTER DELETE ON snapshot_chunks BEGIN UPDATE writes SET n = n + 1; END;",
-        )
+        .execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS writes (of TEXT PRIMARY KEY, n INTEGER NOT NULL);
+             INSERT INTO writes VALUES ('{table}', 0);
+             {} {} {}",
+            count("INSERT"),
+            count("UPDATE"),
+            count("DELETE")
+        ))
         .unwrap();
+}
+
+/// Counts every write to `snapshot_chunks`.
+fn count_writes(store: &Store) {
+    count_writes_to(store, "snapshot_chunks");
 }
 
 fn chunks_stored(store: &Store) -> i64 {
     store.conn.query_row("SELECT count(*) FROM snapshot_chunks", [], |r| r.get(0)).unwrap()
 }
 
+/// Writes to `snapshot_chunks` since [`count_writes`].
 fn writes(store: &Store) -> i64 {
-    store.conn.query_row("SELECT n FROM writes", [], |r| r.get(0)).unwrap()
+    writes_to(store, "snapshot_chunks")
+}
+
+fn writes_to(store: &Store, table: &str) -> i64 {
+    store.conn.query_row("SELECT n FROM writes WHERE of = ?1", [table], |r| r.get(0)).unwrap()
 }
 
 fn sync_run(policy: &Policy, applies: bool) -> Run<'_> {
@@ -344,20 +361,6 @@ fn events_are_listed_by_time_kind_and_person() {
     assert_eq!(list(EventFilter { since: Some("2000-01-01T00:00:00.000Z".into()), ..EventFilter::default() }).len(), 2);
 }
 
-/// Counts every write to `people_chunks`.
-fn count_people_writes(store: &Store) {
-    store
-        .conn
-        .execute_batch(
-            "CREATE TABLE people_writes (n INTEGER NOT NULL);
-             INSERT INTO people_writes VALUES (0);
-             CREATE TRIGGER pw_ins AFTER INSERT ON people_chunks BEGIN UPDATE people_writes SET n = n + 1; END;
-             CREATE TRIGGER pw_upd AFTER UPDATE ON people_chunks BEGIN UPDATE people_writes SET n = n + 1; END;
-             CREATE TRIGGER pw_del AFTER DELETE ON people_chunks BEGIN UPDATE people_writes SET n = n + 1; END;",
-        )
-        .unwrap();
-}
-
 #[test]
 fn many_people_are_listed_in_order_counted_and_found_from_their_chunks() {
     let (_dir, mut store) = temp_store();
@@ -418,9 +421,8 @@ fn many_people_are_listed_in_order_counted_and_found_from_their_chunks() {
     assert_eq!(check, "ok");
 
     // The same people again write nothing; one changed person rewrites a chunk or two.
-    count_people_writes(&store);
-    let people_writes =
-        |store: &Store| -> i64 { store.conn.query_row("SELECT n FROM people_writes", [], |r| r.get(0)).unwrap() };
+    count_writes_to(&store, "people_chunks");
+    let people_writes = |store: &Store| writes_to(store, "people_chunks");
     resolve_and_write(&mut store, &policy);
     assert_eq!(people_writes(&store), 0, "nothing changed, nothing written");
     many[9_000].status = EmploymentStatus::Terminated;
