@@ -22,8 +22,9 @@ use std::ops::Range;
 
 use anyhow::Context;
 use roster_core::parallel::{extend_in_runs, made_ahead};
-use serde::Serialize;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+
+use super::json::JsonLine;
 
 /// A run ends after a record whose id hashes to a multiple of this: runs average this many
 /// records (about 50 KB of a UKG snapshot).
@@ -99,7 +100,7 @@ pub(super) fn stored(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Stored> 
 /// Encodes a non-empty run of records, to be stored under `first`; `id` names each record.
 /// Unless `stored` holds the same chunk under `first` already, its lines are compressed to be
 /// written.
-pub(super) fn encode<T: Serialize>(
+pub(super) fn encode<T: JsonLine>(
     records: &[T],
     id: impl Fn(&T) -> &str,
     first: String,
@@ -112,7 +113,7 @@ pub(super) fn encode<T: Serialize>(
             text.push(b'\n');
         }
         let start = text.len();
-        serde_json::to_writer(&mut text, record)?;
+        record.write_json(&mut text)?;
         lines.push(Line { text: xxh3_64(&text[start..]), id: xxh3_64(id(record).as_bytes()) });
     }
     let hash = xxh3_128(&text).to_le_bytes();
@@ -299,10 +300,16 @@ impl Changes {
 mod tests {
     use super::*;
 
-    #[derive(Debug, PartialEq, Serialize, serde::Deserialize)]
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
     struct Rec {
         id: String,
         text: String,
+    }
+
+    impl JsonLine for Rec {
+        fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+            serde_json::to_writer(out, self)
+        }
     }
 
     fn rec(i: usize, text: &str) -> Rec {

@@ -8,6 +8,7 @@
 //! only the chunks of records that changed ([`SnapshotWriter`], [`chunks`]).
 
 mod chunks;
+mod json;
 mod people;
 mod people_chunks;
 mod snapshot;
