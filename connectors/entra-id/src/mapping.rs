@@ -105,7 +105,7 @@ pub fn is_email_address(upn: &str) -> bool {
 
 /// Trimmed, and `None` when empty: Graph sends `null` and `""` alike for "not set".
 fn clean(value: Option<&String>) -> Option<String> {
-    value.map(|v| v.trim()).filter(|v| !v.is_empty()).map(str::to_owned)
+    value.map(|v| roster_core::model::trim(v)).filter(|v| !v.is_empty()).map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -222,7 +222,7 @@ impl<'de> Visitor<'de> for Lenient {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        let v = v.trim();
+        let v = roster_core::model::trim(v);
         Ok((!v.is_empty()).then(|| v.to_owned()))
     }
 

@@ -11,6 +11,7 @@ use std::hash::{BuildHasher, Hash};
 
 use super::policy::MatchKey;
 use crate::model::SourceUser;
+pub(super) use crate::model::trim;
 use crate::parallel::{extend_in_runs, for_each_in_runs};
 
 /// One record to match: the index of its connection and the record.
@@ -131,15 +132,6 @@ pub(super) fn normalise(value: &str) -> Option<Cow<'_, str>> {
         Some(Cow::Owned(t.to_lowercase()))
     } else {
         Some(Cow::Borrowed(t))
-    }
-}
-
-/// `value` without leading and trailing whitespace. Most values start and end with a visible
-/// ASCII character, which no Unicode whitespace is: those are returned without scanning.
-pub(super) fn trim(value: &str) -> &str {
-    match (value.as_bytes().first(), value.as_bytes().last()) {
-        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => value,
-        _ => value.trim(),
     }
 }
 
