@@ -3,11 +3,12 @@
 //!
 //! A chunk is a run of records in id order, stored as JSON lines compressed with LZ4
 //! ([`compress`]): one record a line, as `serde_json` writes it (`json.rs` writes the same bytes
-//! faster; neither ever writes a raw newline, inside a string or out). Where runs end depends on the records' ids alone, as backup tools cut
-//! files by their content: a run ends after a record whose id hashes to a multiple of [`AVERAGE`],
-//! or after [`MAX`] records without one. Adding or removing a record therefore changes the chunk it
-//! falls in (and, where it ends a run, the one after) and leaves every other chunk as it was, so an
-//! unchanged snapshot writes nothing and a changed one writes the chunks that changed.
+//! faster; neither ever writes a raw newline, inside a string or out). Where runs end depends on
+//! the records' ids alone, as backup tools cut files by their content: a run ends after a record
+//! whose id hashes to a multiple of [`AVERAGE`], or after [`MAX`] records without one. Adding or
+//! removing a record therefore changes the chunk it falls in (and, where it ends a run, the one
+//! after) and leaves every other chunk as it was, so an unchanged snapshot writes nothing and a
+//! changed one writes the chunks that changed.
 //!
 //! The cost is at the other end: reading one record reads its chunk, and one changed record
 //! rewrites its chunk (about [`AVERAGE`] records). The store reads snapshots whole (to resolve)
