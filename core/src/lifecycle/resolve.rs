@@ -17,7 +17,7 @@ use super::prior::{continued, settle_keys};
 use super::shared::{Name, NameSet, Shared};
 use super::{HashMap, HashSet, new_map, new_set};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
-use crate::parallel::extend_in_runs;
+use crate::parallel::{extend_in_runs, join};
 
 /// One connection's latest complete snapshot.
 #[derive(Debug, Clone, Copy)]
@@ -39,10 +39,14 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
     let started = Instant::now();
     let names: Vec<Name> = snapshots.iter().map(|s| Name::from(s.connection)).collect();
     let records = canonical_records(snapshots);
-    let groups = match_records(&records, &policy.match_on);
-    let matched = started.elapsed();
-
-    let email_of = Ctx::emails(&records);
+    // The managers' emails need only the records: found on the other core while matching, whose
+    // union-find runs on one (at 3 x 1M, 0.2-0.3 s hidden).
+    let matching = || (match_records(&records, &policy.match_on), started.elapsed());
+    let ((groups, matched), email_of) = if records.len() >= PARALLEL_FROM {
+        join(matching, || Ctx::emails(&records))
+    } else {
+        (matching(), Ctx::emails(&records))
+    };
     let emailed = started.elapsed();
     let ctx = Ctx::new(&names, policy, &email_of);
     // First every group finds the prior person it continues, so that continuing people keep their
@@ -71,6 +75,7 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
         records = records.len(),
         people = out.len(),
         match_ms = matched.as_millis(),
+        // What finding the managers' emails took beyond matching, beside it.
         emails_ms = emailed.saturating_sub(matched).as_millis(),
         continue_ms = found.saturating_sub(emailed).as_millis(),
         build_ms = built.saturating_sub(found).as_millis(),
