@@ -14,6 +14,8 @@ mod prior;
 #[cfg(test)]
 mod proptests;
 mod resolve;
+#[cfg(test)]
+mod scale_tests;
 mod shared;
 #[cfg(test)]
 mod tests;
