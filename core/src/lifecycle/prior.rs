@@ -196,26 +196,20 @@ pub(super) fn settle_keys(people: &mut [Person], continues: &[Option<usize>], pr
     let is_new = |i: usize| continues.get(i).is_some_and(Option::is_none);
     let hasher = Hash128::new();
     let new = SortedKeys::new(people.len(), &hasher, |i| is_new(i).then(|| people[i].key.as_str()).into_iter());
-    let same = |a: &Hashed, b: &Hashed| a & !INDEX == b & !INDEX;
+    let old = (!new.sorted.is_empty() && !prior.is_empty())
+        .then(|| SortedKeys::new(prior.len(), &hasher, |i| std::iter::once(prior[i].key.as_str())));
+    // The new people's keys merged with the known ones, a run of new people with one key at a
+    // time: all of them are renamed when the key was known before, else all but the first
+    // (places are in people's order).
+    let mut known = old.iter().flat_map(|old| &old.sorted).map(|key| key & !INDEX).peekable();
     let mut clashing = Vec::new();
-    // Among new people with one key, the first keeps it (places are in people's order).
-    for run in new.sorted.chunk_by(same) {
-        clashing.extend(run[1..].iter().map(|&key| widen(new.owner[index_of(key)])));
-    }
-    if !new.sorted.is_empty() && !prior.is_empty() {
-        let old = SortedKeys::new(prior.len(), &hasher, |i| std::iter::once(prior[i].key.as_str()));
-        // Every new person with a key known before is renamed: one merge of the two lists.
-        let mut known = old.sorted.iter().map(|key| key & !INDEX).peekable();
-        for run in new.sorted.chunk_by(same) {
-            let hash = run[0] & !INDEX;
-            while known.next_if(|&k| k < hash).is_some() {}
-            if known.peek() == Some(&hash) {
-                clashing.extend(run.iter().map(|&key| widen(new.owner[index_of(key)])));
-            }
-        }
+    for run in new.sorted.chunk_by(|a, b| a & !INDEX == b & !INDEX) {
+        let hash = run[0] & !INDEX;
+        while known.next_if(|&k| k < hash).is_some() {}
+        let keeps = usize::from(known.peek() != Some(&hash));
+        clashing.extend(run[keeps..].iter().map(|&key| widen(new.owner[index_of(key)])));
     }
     clashing.sort_unstable();
-    clashing.dedup();
     if clashing.is_empty() {
         return;
     }
