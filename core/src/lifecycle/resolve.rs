@@ -43,9 +43,9 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
     // union-find runs on one (at 3 x 1M, 0.2-0.3 s hidden).
     let matching = || (match_records(&records, &policy.match_on), started.elapsed());
     let ((groups, matched), email_of) = if records.len() >= PARALLEL_FROM {
-        join(matching, || Ctx::emails(&records))
+        join(matching, || ManagerEmails::of(&records, names.len()))
     } else {
-        (matching(), Ctx::emails(&records))
+        (matching(), ManagerEmails::of(&records, names.len()))
     };
     let emailed = started.elapsed();
     let ctx = Ctx::new(&names, policy, &email_of);
@@ -207,25 +207,23 @@ fn nonempty(value: Option<&str>) -> Option<&str> {
     value.map(trim).filter(|v| !v.is_empty())
 }
 
-struct Ctx<'a> {
-    names: Vec<Name>,
-    policy: &'a Policy,
-    /// The sources of truth in rank order: their names and the index of their snapshot, if any.
-    sources: Vec<(Name, Option<usize>)>,
-    /// Attribute precedence as connection indices, for every attribute (by its place in
-    /// [`Attribute::ALL`]).
-    attr_order: Vec<Vec<usize>>,
-    /// Email of every record, to turn a manager's source id into an address.
-    email_of: &'a HashMap<(usize, &'a str), &'a str>,
+/// The email of every record some record names as its manager by source id, by connection and
+/// source id: how a manager's source id becomes an address.
+///
+/// Only managers are kept, a small share of the records (a tenth in a usual organisation; a map
+/// of every record was 80 MB at a million people), and as copies of their own: a lookup then
+/// reads these few megabytes, which stay in cache, instead of comparing and copying strings of a
+/// manager's record somewhere in gigabytes of snapshots (at 3 x 1M people such lookups were a
+/// sixth of building people).
+struct ManagerEmails {
+    /// By connection index: source id to email.
+    by_conn: Vec<HashMap<Box<str>, Box<str>>>,
 }
 
-impl<'a> Ctx<'a> {
-    /// The email of every record some record names as its manager by source id, by its
-    /// connection and source id: how a manager's source id becomes an address. Only managers are
-    /// looked up, and they are a small share of the records (a tenth in a usual organisation), so
-    /// only theirs are kept: a map of every record was 80 MB at a million people.
-    fn emails(records: &[Rec<'a>]) -> HashMap<(usize, &'a str), &'a str> {
-        let mut map = new_map(0);
+impl ManagerEmails {
+    /// The managers' emails among `records` (of `conns` connections).
+    fn of(records: &[Rec<'_>], conns: usize) -> Self {
+        let mut by_conn: Vec<HashMap<Box<str>, Box<str>>> = (0..conns).map(|_| new_map(0)).collect();
         for own in records.chunk_by(|a, b| a.conn == b.conn) {
             let mut managers: HashSet<&str> = new_set(0);
             managers.extend(own.iter().filter_map(|r| match &r.user.manager {
@@ -235,16 +233,34 @@ impl<'a> Ctx<'a> {
             if managers.is_empty() {
                 continue;
             }
+            let map = &mut by_conn[own[0].conn];
             map.reserve(managers.len());
-            map.extend(
-                own.iter()
-                    .filter(|r| managers.contains(r.user.source_id.as_str()))
-                    .filter_map(|r| Some(((r.conn, r.user.source_id.as_str()), r.user.email.as_deref()?))),
-            );
+            map.extend(own.iter().filter(|r| managers.contains(r.user.source_id.as_str())).filter_map(|r| {
+                Some((Box::from(r.user.source_id.as_str()), Box::from(r.user.email.as_deref()?)))
+            }));
         }
-        map
+        Self { by_conn }
     }
 
+    /// The email of connection `conn`'s record `source_id`, if it names a manager and has one.
+    fn get(&self, conn: usize, source_id: &str) -> Option<&str> {
+        self.by_conn.get(conn)?.get(source_id).map(|e| &**e)
+    }
+}
+
+struct Ctx<'a> {
+    names: Vec<Name>,
+    policy: &'a Policy,
+    /// The sources of truth in rank order: their names and the index of their snapshot, if any.
+    sources: Vec<(Name, Option<usize>)>,
+    /// Attribute precedence as connection indices, for every attribute (by its place in
+    /// [`Attribute::ALL`]).
+    attr_order: Vec<Vec<usize>>,
+    /// Managers' emails, to turn a manager's source id into an address.
+    email_of: &'a ManagerEmails,
+}
+
+impl<'a> Ctx<'a> {
     /// The same context with connection names of its own, for a thread: the names' reference
     /// counts then live on cache lines no other core writes (every person counts a dozen or so).
     fn with_own_names(&self) -> Self {
@@ -258,7 +274,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn new(names: &[Name], policy: &'a Policy, email_of: &'a HashMap<(usize, &'a str), &'a str>) -> Self {
+    fn new(names: &[Name], policy: &'a Policy, email_of: &'a ManagerEmails) -> Self {
         let idx = |name: &str| names.iter().position(|c| &**c == name);
         let attr_order = Attribute::ALL
             .iter()
@@ -356,7 +372,7 @@ impl<'a> Ctx<'a> {
                 match m {
                     ManagerRef::Email(e) => e.clone(),
                     ManagerRef::SourceId(id) => {
-                        self.email_of.get(&(c, id.as_str())).map_or_else(|| id.clone(), |e| (*e).to_owned())
+                        self.email_of.get(c, id).map_or_else(|| id.clone(), str::to_owned)
                     }
                 }
             });
