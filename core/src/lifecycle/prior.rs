@@ -14,19 +14,17 @@ use super::{HashSet, new_set};
 use crate::parallel::{extend_in_runs, for_each_in_runs, join};
 
 /// For every group, the index of the prior person it continues, if any; and for every prior
-/// person, whether a group continues them.
+/// person, whether a group continues them. `index` is the prior people's [`PriorIndex`], `None`
+/// when there are none.
 pub(super) fn continued(
-    prior: &[Person],
-    policy: &Policy,
-    names: &[Name],
+    index: Option<&PriorIndex<'_>>,
     records: &[Rec<'_>],
     groups: &Groups,
 ) -> (Vec<Option<usize>>, Vec<bool>) {
-    let mut claimed = vec![false; prior.len()];
-    if prior.is_empty() {
-        return (vec![None; groups.len()], claimed);
-    }
-    let prior_index = PriorIndex::new(prior, policy, names, records);
+    let Some(prior_index) = index else {
+        return (vec![None; groups.len()], Vec::new());
+    };
+    let mut claimed = vec![false; prior_index.prior.len()];
     let find = |group: &[usize], claimed: Option<&[bool]>| prior_index.find(group, records, claimed);
     // Who each group would continue were nobody claimed yet, looked up on every core; then,
     // in order, a group continues that person unless an earlier group did, and only then
@@ -63,7 +61,10 @@ pub(super) fn continued(
 /// current record was. The prior people's keys are only needed for groups none of whose
 /// records was anyone's (new people, mostly), so they are hashed and sorted when a lookup first
 /// needs them, and looked up by binary search.
-struct PriorIndex<'p> {
+///
+/// It needs the records but not how they are grouped, so the resolver builds it while matching
+/// runs (whose union-find leaves the other core idle).
+pub(super) struct PriorIndex<'p> {
     prior: &'p [Person],
     policy: &'p Policy,
     hasher: Hash128,
@@ -77,7 +78,7 @@ struct PriorIndex<'p> {
 const NOBODY: u32 = u32::MAX;
 
 impl<'p> PriorIndex<'p> {
-    fn new(prior: &'p [Person], policy: &'p Policy, names: &[Name], records: &[Rec<'_>]) -> Self {
+    pub(super) fn new(prior: &'p [Person], policy: &'p Policy, names: &[Name], records: &[Rec<'_>]) -> Self {
         let hasher = Hash128::new();
         // Only records of a connection with a snapshot can be found again.
         let prior_records = |i: usize| {
