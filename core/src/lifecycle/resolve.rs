@@ -238,9 +238,11 @@ impl ManagerEmails {
             }
             let map = &mut by_conn[own[0].conn];
             map.reserve(managers.len());
-            map.extend(own.iter().filter(|r| managers.contains(r.user.source_id.as_str())).filter_map(|r| {
-                Some((Box::from(r.user.source_id.as_str()), Box::from(r.user.email.as_deref()?)))
-            }));
+            map.extend(
+                own.iter()
+                    .filter(|r| managers.contains(r.user.source_id.as_str()))
+                    .filter_map(|r| Some((Box::from(r.user.source_id.as_str()), Box::from(r.user.email.as_deref()?)))),
+            );
         }
         Self { by_conn }
     }
@@ -374,9 +376,7 @@ impl<'a> Ctx<'a> {
                 from[Attribute::Manager.index()] = Some(c);
                 match m {
                     ManagerRef::Email(e) => e.clone(),
-                    ManagerRef::SourceId(id) => {
-                        self.email_of.get(c, id).map_or_else(|| id.clone(), str::to_owned)
-                    }
+                    ManagerRef::SourceId(id) => self.email_of.get(c, id).map_or_else(|| id.clone(), str::to_owned),
                 }
             });
 
