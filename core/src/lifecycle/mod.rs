@@ -5,6 +5,7 @@
 //! be tested exhaustively and run on a million people without a runtime.
 
 mod events;
+mod managers;
 mod matching;
 #[cfg(test)]
 mod mode_tests;
