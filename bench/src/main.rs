@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! cargo run --release -p roster-bench -- [--sizes 1000,100000,1000000]
-//!     [--only ukg,entra,google,floor,resolve,resync,ratelimit] [--rate R]
+//!     [--only ukg,entra,google,floor,resolve,resync,ratelimit] [--rate R] [--repeat N]
 //! ```
 
 mod floor;
@@ -151,6 +151,10 @@ struct Args {
     /// Stop a scenario that takes longer than this many seconds (sandbox start-up excluded).
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Run every scenario this many times, in turn, and report the run with the median wall
+    /// time (with the range of all runs); the floor ratio is the median of each round's ratio.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=99))]
+    repeat: u32,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,

@@ -29,7 +29,7 @@ pub(crate) enum Outcome {
     Failed(String),
 }
 
-/// One scenario at one size.
+/// One scenario at one size: the median of its rounds (one round unless `--repeat`).
 #[derive(Debug)]
 pub(crate) struct Row {
     pub size: usize,
@@ -37,20 +37,66 @@ pub(crate) struct Row {
     pub outcome: Outcome,
     /// The allowed request rate of the rate-limited sandbox.
     pub rate: u32,
+    /// The wall time of every round, in the order they ran, for each line of `outcome`.
+    pub walls: Vec<Vec<f64>>,
 }
 
 impl Row {
-    /// One line for the progress log.
-    pub(crate) fn brief(&self) -> String {
-        match &self.outcome {
-            Outcome::Measured { measured, .. } => measured
-                .iter()
-                .map(|m| format!("{:.2} s, peak {}", m.wall_secs, rss(m.peak_rss)))
-                .collect::<Vec<_>>()
-                .join("; "),
-            Outcome::Stopped(after) => format!("stopped after {} s", after.as_secs()),
-            Outcome::Failed(e) => format!("failed: {e}"),
+    /// The row of a scenario that ran `rounds` times. A round that was stopped or failed is the
+    /// row's outcome. Otherwise each line is that of the round with the median wall time (of an
+    /// even number of rounds, the slower of the middle two): a real run, with its own peak and
+    /// rows, not an average of runs.
+    pub(crate) fn from_rounds(size: usize, scenario: Scenario, rate: u32, mut rounds: Vec<Outcome>) -> Self {
+        let row = |outcome, walls| Self { size, scenario, outcome, rate, walls };
+        if let Some(at) = rounds.iter().position(|o| !matches!(o, Outcome::Measured { .. })) {
+            return row(rounds.swap_remove(at), Vec::new());
         }
+        let measured: Vec<(&[Measured], Option<ProxyStats>)> = rounds
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Measured { measured, proxy } => Some((measured.as_slice(), *proxy)),
+                _ => None,
+            })
+            .collect();
+        let lines = measured.iter().map(|(m, _)| m.len()).min().unwrap_or(0);
+        let walls: Vec<Vec<f64>> =
+            (0..lines).map(|j| measured.iter().map(|(m, _)| m[j].wall_secs).collect()).collect();
+        let picked: Vec<usize> = walls.iter().map(|w| median_at(w)).collect();
+        let outcome = Outcome::Measured {
+            measured: picked.iter().enumerate().map(|(j, &r)| measured[r].0[j].clone()).collect(),
+            proxy: picked.first().and_then(|&r| measured[r].1),
+        };
+        row(outcome, walls)
+    }
+
+    /// The range of line `j`'s wall times over the rounds, when there was more than one.
+    fn wall_range(&self, j: usize) -> Option<(f64, f64)> {
+        self.walls.get(j).filter(|w| w.len() > 1).map(|w| range(w))
+    }
+}
+
+/// Where the median of `values` is (of an even number, the larger of the middle two).
+fn median_at(values: &[f64]) -> usize {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    order[values.len() / 2]
+}
+
+/// The smallest and the largest of `values`.
+fn range(values: &[f64]) -> (f64, f64) {
+    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+}
+
+/// One line for the progress log.
+pub(crate) fn brief(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Measured { measured, .. } => measured
+            .iter()
+            .map(|m| format!("{:.2} s, peak {}", m.wall_secs, rss(m.peak_rss)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Outcome::Stopped(after) => format!("stopped after {} s", after.as_secs()),
+        Outcome::Failed(e) => format!("failed: {e}"),
     }
 }
 
@@ -64,7 +110,11 @@ struct Check {
 struct Line<'r> {
     row: &'r Row,
     measured: Option<&'r Measured>,
+    /// The smallest and largest wall time over the rounds, when there were several.
+    wall_range: Option<(f64, f64)>,
     floor_ratio: Option<f64>,
+    /// The smallest and largest ratio of a round, when there were several.
+    ratio_range: Option<(f64, f64)>,
     checks: Vec<Check>,
 }
 
@@ -117,25 +167,40 @@ fn checks(row: &Row, m: &Measured, floor_ratio: Option<f64>, proxy: Option<&Prox
 }
 
 fn lines(rows: &[Row]) -> Vec<Line<'_>> {
-    let floor_of = |size: usize| {
-        rows.iter().find(|r| r.size == size && r.scenario == Scenario::Floor).and_then(|r| match &r.outcome {
-            Outcome::Measured { measured, .. } => measured.first().map(|m| m.wall_secs),
-            _ => None,
-        })
+    let floor_walls = |size: usize| {
+        rows.iter()
+            .find(|r| r.size == size && r.scenario == Scenario::Floor && matches!(r.outcome, Outcome::Measured { .. }))
+            .and_then(|r| r.walls.first())
     };
     let mut out = Vec::new();
     for row in rows {
         match &row.outcome {
             Outcome::Measured { measured, proxy } => {
-                for m in measured {
-                    let floor_ratio =
-                        (row.scenario == Scenario::Ukg).then(|| floor_of(row.size)).flatten().map(|f| m.wall_secs / f);
+                // Each round's sync over the floor of the same round (they ran one after the
+                // other): the median of those ratios, not a ratio of medians.
+                let ratios: Vec<f64> = match (row.scenario, row.walls.first(), floor_walls(row.size)) {
+                    (Scenario::Ukg, Some(syncs), Some(floors)) => {
+                        syncs.iter().zip(floors).map(|(sync, floor)| sync / floor).collect()
+                    }
+                    _ => Vec::new(),
+                };
+                let floor_ratio = (!ratios.is_empty()).then(|| ratios[median_at(&ratios)]);
+                let ratio_range = (ratios.len() > 1).then(|| range(&ratios));
+                for (j, m) in measured.iter().enumerate() {
                     let checks = checks(row, m, floor_ratio, proxy.as_ref());
-                    out.push(Line { row, measured: Some(m), floor_ratio, checks });
+                    let wall_range = row.wall_range(j);
+                    out.push(Line { row, measured: Some(m), wall_range, floor_ratio, ratio_range, checks });
                 }
             }
             Outcome::Stopped(_) | Outcome::Failed(_) => {
-                out.push(Line { row, measured: None, floor_ratio: None, checks: Vec::new() });
+                out.push(Line {
+                    row,
+                    measured: None,
+                    wall_range: None,
+                    floor_ratio: None,
+                    ratio_range: None,
+                    checks: Vec::new(),
+                });
             }
         }
     }
@@ -198,7 +263,13 @@ impl Line<'_> {
         vec![
             self.row.size.to_string(),
             self.scenario(),
-            m.map_or_else(|| "-".into(), |m| secs(m.wall_secs)),
+            m.map_or_else(
+                || "-".into(),
+                |m| match self.wall_range {
+                    Some((lo, hi)) => format!("{} ({}-{})", secs(m.wall_secs), secs(lo), secs(hi)),
+                    None => secs(m.wall_secs),
+                },
+            ),
             per_sec.map_or_else(|| "-".into(), |p| format!("{p:.0}")),
             m.map_or_else(|| "-".into(), |m| rss(m.peak_rss)),
             m.and_then(|m| m.rows_written).map_or_else(
@@ -208,7 +279,13 @@ impl Line<'_> {
                     _ => r.to_string(),
                 },
             ),
-            self.floor_ratio.map_or_else(|| "-".into(), |r| format!("{r:.2}x")),
+            self.floor_ratio.map_or_else(
+                || "-".into(),
+                |r| match self.ratio_range {
+                    Some((lo, hi)) => format!("{r:.2}x ({lo:.2}-{hi:.2}x)"),
+                    None => format!("{r:.2}x"),
+                },
+            ),
             self.http(),
             self.targets(),
             self.verdict().to_owned(),
@@ -236,6 +313,7 @@ pub(crate) fn print(rows: &[Row], format: Format) -> Result<()> {
                 "label": m.and_then(|m| m.label.clone()),
                 "completed": m.is_some(),
                 "wall_secs": m.map(|m| m.wall_secs),
+                "rounds": line.row.walls.first().map_or(1, Vec::len),
                 "units": m.map(|m| m.units),
                 "peak_rss": m.and_then(|m| m.peak_rss),
                 "rows_written": m.and_then(|m| m.rows_written),
@@ -333,4 +411,61 @@ fn spanning_checks(rows: &[Row]) -> Vec<String> {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(wall_secs: f64, peak: u64) -> Measured {
+        Measured { wall_secs, units: 100, peak_rss: Some(peak), ..Measured::default() }
+    }
+
+    fn rounds(walls: &[f64]) -> Vec<Outcome> {
+        walls
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| Outcome::Measured { measured: vec![measured(w, i as u64)], proxy: None })
+            .collect()
+    }
+
+    #[test]
+    fn a_row_of_rounds_is_the_run_with_the_median_wall_time() {
+        let row = Row::from_rounds(100, Scenario::Ukg, 20, rounds(&[3.0, 1.0, 2.0]));
+        let Outcome::Measured { measured, .. } = &row.outcome else { panic!("{row:?}") };
+        // The whole run of the median (its peak too), not an average.
+        assert_eq!((measured[0].wall_secs, measured[0].peak_rss), (2.0, Some(2)));
+        assert_eq!(row.walls, [[3.0, 1.0, 2.0]]);
+        assert_eq!(row.wall_range(0), Some((1.0, 3.0)));
+        // Of an even number, the slower of the middle two.
+        let row = Row::from_rounds(100, Scenario::Ukg, 20, rounds(&[1.0, 4.0, 2.0, 3.0]));
+        let Outcome::Measured { measured, .. } = &row.outcome else { panic!("{row:?}") };
+        assert_eq!(measured[0].wall_secs, 3.0);
+        // One round: no range to show.
+        assert_eq!(Row::from_rounds(100, Scenario::Ukg, 20, rounds(&[1.5])).wall_range(0), None);
+    }
+
+    #[test]
+    fn a_round_that_failed_is_the_rows_outcome() {
+        let mut outcomes = rounds(&[1.0, 2.0]);
+        outcomes.insert(1, Outcome::Failed("the sandbox went away".into()));
+        let row = Row::from_rounds(100, Scenario::Ukg, 20, outcomes);
+        assert!(matches!(&row.outcome, Outcome::Failed(e) if e == "the sandbox went away"), "{row:?}");
+        assert_eq!(lines(std::slice::from_ref(&row))[0].verdict(), "MISS");
+    }
+
+    #[test]
+    fn the_floor_ratio_is_the_median_of_each_rounds_ratio() {
+        // Round by round: 2.0/1.0, 3.0/2.0, 1.2/1.0 -> 2.0, 1.5, 1.2. The ratio of the medians
+        // (2.0/1.0) would be another figure.
+        let rows = [
+            Row::from_rounds(100_000, Scenario::Ukg, 20, rounds(&[2.0, 3.0, 1.2])),
+            Row::from_rounds(100_000, Scenario::Floor, 20, rounds(&[1.0, 2.0, 1.0])),
+        ];
+        let lines = lines(&rows);
+        assert_eq!(lines[0].floor_ratio, Some(1.5));
+        assert_eq!(lines[0].ratio_range, Some((1.2, 2.0)));
+        assert!(lines[0].checks.iter().any(|c| c.what == "≤ 2x floor" && c.met));
+        assert_eq!(lines[1].floor_ratio, None);
+    }
 }
