@@ -59,8 +59,7 @@ impl Row {
             })
             .collect();
         let lines = measured.iter().map(|(m, _)| m.len()).min().unwrap_or(0);
-        let walls: Vec<Vec<f64>> =
-            (0..lines).map(|j| measured.iter().map(|(m, _)| m[j].wall_secs).collect()).collect();
+        let walls: Vec<Vec<f64>> = (0..lines).map(|j| measured.iter().map(|(m, _)| m[j].wall_secs).collect()).collect();
         let picked: Vec<usize> = walls.iter().map(|w| median_at(w)).collect();
         let outcome = Outcome::Measured {
             measured: picked.iter().enumerate().map(|(j, &r)| measured[r].0[j].clone()).collect(),
@@ -430,6 +429,7 @@ mod tests {
     }
 
     #[test]
+    #[expect(clippy::float_cmp, reason = "wall times are copied from the runs, never computed")]
     fn a_row_of_rounds_is_the_run_with_the_median_wall_time() {
         let row = Row::from_rounds(100, Scenario::Ukg, 20, rounds(&[3.0, 1.0, 2.0]));
         let Outcome::Measured { measured, .. } = &row.outcome else { panic!("{row:?}") };

@@ -41,3 +41,25 @@ fn every_scenario_runs_at_the_smallest_size() {
     assert_eq!(limited["rows_written"], by("ukg")["rows_written"], "{limited}");
     assert!(limited["admitted"].as_u64().is_some_and(|n| n > 0), "{limited}");
 }
+
+#[test]
+fn repeated_rounds_are_reported_as_their_median() {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster-bench"))
+        .args(["--sizes", "300", "--only", "ukg,floor", "--repeat", "3", "--timeout", "120", "--format", "json"])
+        .output()
+        .expect("the bench runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Every round of each scenario ran, in turn with the other's.
+    let rounds: Vec<&str> = stderr.lines().filter(|l| l.contains("of 3)")).collect();
+    assert_eq!(rounds.len(), 6, "{stderr}");
+    assert!(rounds[0].contains("ukg") && rounds[1].contains("floor") && rounds[2].contains("ukg"), "{stderr}");
+    let rows: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 2, "one line per scenario, not per round: {rows:?}");
+    for row in &rows {
+        assert_eq!(row["rounds"], 3, "{row}");
+        assert_eq!(row["completed"], true, "{row}");
+    }
+    assert!(rows[0]["floor_ratio"].as_f64().is_some_and(|r| r > 0.0), "{}", rows[0]);
+}
