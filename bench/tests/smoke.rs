@@ -6,19 +6,26 @@ use std::process::Command;
 
 use serde_json::Value;
 
-#[test]
-fn every_scenario_runs_at_the_smallest_size() {
+/// Runs the bench at 300 people with `args` and JSON output: its lines, and its progress log.
+fn bench(args: &[&str]) -> (Vec<Value>, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_roster-bench"))
-        .args(["--sizes", "300", "--rate", "50", "--rate-seconds", "1", "--timeout", "120", "--format", "json"])
+        .args(["--sizes", "300", "--timeout", "120", "--format", "json"])
+        .args(args)
         .output()
         .expect("the bench runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{stderr}");
-    let rows: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
+    let rows = String::from_utf8(out.stdout)
+        .expect("the bench prints UTF-8")
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
+    (rows, stderr)
+}
+
+#[test]
+fn every_scenario_runs_at_the_smallest_size() {
+    let (rows, _) = bench(&["--rate", "50", "--rate-seconds", "1"]);
     let scenarios: Vec<&str> = rows.iter().map(|r| r["scenario"].as_str().unwrap()).collect();
     assert_eq!(scenarios, ["ukg", "floor", "entra", "google", "resolve", "resolve", "resync", "ratelimit"]);
     for row in &rows {
@@ -44,18 +51,11 @@ fn every_scenario_runs_at_the_smallest_size() {
 
 #[test]
 fn repeated_rounds_are_reported_as_their_median() {
-    let out = Command::new(env!("CARGO_BIN_EXE_roster-bench"))
-        .args(["--sizes", "300", "--only", "ukg,floor", "--repeat", "3", "--timeout", "120", "--format", "json"])
-        .output()
-        .expect("the bench runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let (rows, stderr) = bench(&["--only", "ukg,floor", "--repeat", "3"]);
     // Every round of each scenario ran, in turn with the other's.
     let rounds: Vec<&str> = stderr.lines().filter(|l| l.contains("of 3)")).collect();
     assert_eq!(rounds.len(), 6, "{stderr}");
     assert!(rounds[0].contains("ukg") && rounds[1].contains("floor") && rounds[2].contains("ukg"), "{stderr}");
-    let rows: Vec<Value> =
-        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(rows.len(), 2, "one line per scenario, not per round: {rows:?}");
     for row in &rows {
         assert_eq!(row["rounds"], 3, "{row}");
