@@ -37,7 +37,10 @@ pub(crate) struct Row {
     pub outcome: Outcome,
     /// The allowed request rate of the rate-limited sandbox.
     pub rate: u32,
-    /// The wall time of every round, in the order they ran, for each line of `outcome`.
+    /// How many rounds ran.
+    pub rounds: usize,
+    /// The wall time of every round, in the order they ran, for each line of `outcome` (none
+    /// when a round did not end).
     pub walls: Vec<Vec<f64>>,
 }
 
@@ -47,7 +50,8 @@ impl Row {
     /// even number of rounds, the slower of the middle two): a real run, with its own peak and
     /// rows, not an average of runs.
     pub(crate) fn from_rounds(size: usize, scenario: Scenario, rate: u32, mut rounds: Vec<Outcome>) -> Self {
-        let row = |outcome, walls| Self { size, scenario, outcome, rate, walls };
+        let count = rounds.len();
+        let row = |outcome, walls| Self { size, scenario, outcome, rate, rounds: count, walls };
         if let Some(at) = rounds.iter().position(|o| !matches!(o, Outcome::Measured { .. })) {
             return row(rounds.swap_remove(at), Vec::new());
         }
@@ -312,7 +316,7 @@ pub(crate) fn print(rows: &[Row], format: Format) -> Result<()> {
                 "label": m.and_then(|m| m.label.clone()),
                 "completed": m.is_some(),
                 "wall_secs": m.map(|m| m.wall_secs),
-                "rounds": line.row.walls.first().map_or(1, Vec::len),
+                "rounds": line.row.rounds,
                 "units": m.map(|m| m.units),
                 "peak_rss": m.and_then(|m| m.peak_rss),
                 "rows_written": m.and_then(|m| m.rows_written),
@@ -451,6 +455,7 @@ mod tests {
         outcomes.insert(1, Outcome::Failed("the sandbox went away".into()));
         let row = Row::from_rounds(100, Scenario::Ukg, 20, outcomes);
         assert!(matches!(&row.outcome, Outcome::Failed(e) if e == "the sandbox went away"), "{row:?}");
+        assert_eq!(row.rounds, 3);
         assert_eq!(lines(std::slice::from_ref(&row))[0].verdict(), "MISS");
     }
 
