@@ -90,7 +90,7 @@ impl fmt::Display for ConnectorError {
 }
 
 impl ConnectorError {
-    /// A new error; whether it is retryable follows from its kind until [`Self::retryable`] says
+    /// A new error; whether it is retryable follows from its kind until [`Self::set_retryable`] says
     /// otherwise.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Self {
