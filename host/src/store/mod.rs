@@ -5,7 +5,7 @@
 //! A snapshot is written in two steps, so that several listings can run at once and a failed one
 //! leaves nothing behind: while the listing runs, its pages are gathered in memory; only a
 //! complete listing is then merged into `snapshot_chunks` in one write transaction that writes
-//! only the chunks of records that changed ([`SnapshotWriter`], [`chunks`]).
+//! only the chunks of records that changed ([`SnapshotWriter`], and the `chunks` module).
 
 mod chunks;
 mod json;
