@@ -19,17 +19,16 @@ pub(crate) fn main(args: &Args) -> Result<()> {
     let scenarios: Vec<Scenario> =
         Scenario::ALL.into_iter().filter(|s| args.only.is_empty() || args.only.contains(s)).collect();
     let mut rows = Vec::new();
-    let repeat = args.repeat;
     for &size in &args.sizes {
         // Rounds of every scenario in turn, so that each scenario's runs spread over the same
         // minutes as the others' (this machine's speed drifts): a sync and its floor alternate.
         let mut rounds: Vec<Vec<Outcome>> = scenarios.iter().map(|_| Vec::new()).collect();
-        for round in 1..=repeat {
+        for round in 1..=args.repeat {
             for (&scenario, outcomes) in scenarios.iter().zip(&mut rounds) {
                 let started = Instant::now();
                 let outcome =
                     run_scenario(&exe, args, scenario, size).unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
-                let of = if repeat > 1 { format!(" (round {round} of {repeat})") } else { String::new() };
+                let of = if args.repeat > 1 { format!(" (round {round} of {})", args.repeat) } else { String::new() };
                 eprintln!(
                     "{:>9} people  {:<9} {}  ({:.0} s with sandbox start-up){of}",
                     size,

@@ -170,10 +170,9 @@ fn checks(row: &Row, m: &Measured, floor_ratio: Option<f64>, proxy: Option<&Prox
 }
 
 fn lines(rows: &[Row]) -> Vec<Line<'_>> {
+    // A floor whose round failed has no wall times, and so no ratio.
     let floor_walls = |size: usize| {
-        rows.iter()
-            .find(|r| r.size == size && r.scenario == Scenario::Floor && matches!(r.outcome, Outcome::Measured { .. }))
-            .and_then(|r| r.walls.first())
+        rows.iter().find(|r| r.size == size && r.scenario == Scenario::Floor).and_then(|r| r.walls.first())
     };
     let mut out = Vec::new();
     for row in rows {
