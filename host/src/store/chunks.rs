@@ -81,7 +81,24 @@ pub(super) struct Chunk {
     /// The JSON lines, compressed ([`compress`]); `None` when the chunk is stored as it is and
     /// need not be written (nor compressed).
     pub data: Option<Vec<u8>>,
+    /// Known to be stored as it is without being encoded ([`Chunk::kept`]).
+    pub kept: bool,
     lines: Vec<Line>,
+}
+
+impl Chunk {
+    /// A chunk known to hold what is stored under `first` (`hash`) without being encoded: its
+    /// records are equal to the ones read from there. Nothing of it is written.
+    pub(super) fn kept(first: String, records: usize, hash: [u8; 16]) -> Self {
+        Self {
+            first,
+            records: i64::try_from(records).unwrap_or(i64::MAX),
+            hash,
+            data: None,
+            kept: true,
+            lines: Vec::new(),
+        }
+    }
 }
 
 /// The hashes of the chunks stored, by their first id: what a write compares its chunks with.
@@ -119,7 +136,7 @@ pub(super) fn encode<T: JsonLine>(
     }
     let hash = xxh3_128(&text).to_le_bytes();
     let data = (stored.get(&first) != Some(&hash)).then(|| compress(&text));
-    Ok(Chunk { first, records: i64::try_from(records.len()).unwrap_or(i64::MAX), hash, data, lines })
+    Ok(Chunk { first, records: i64::try_from(records.len()).unwrap_or(i64::MAX), hash, data, kept: false, lines })
 }
 
 /// Compresses a chunk's JSON lines with LZ4 (its block format, the text's length first).

@@ -1,7 +1,5 @@
 //! The resolved people and their events.
 
-use std::collections::{HashMap, HashSet};
-
 use anyhow::{Context, Result};
 use roster_core::lifecycle::{Event, EventKind, Person, PersonState, Policy};
 use rusqlite::{TransactionBehavior, params};
@@ -97,7 +95,9 @@ impl Store {
     /// Writes a resolution in one transaction: the people that changed (removing those no longer
     /// tracked), the events, the run that recorded them, and the bookkeeping that says people are
     /// up to date with the snapshots of `connections`. A run that `applies` stores its policy as
-    /// the applied one.
+    /// the applied one. `prior` are the people as [`Store::people`] read them for the run
+    /// `run.based_on`: the people are compared with them, and chunks of people equal to them
+    /// left as they are without being encoded.
     pub fn write_resolution(
         &mut self,
         prior: &[Person],
@@ -116,21 +116,11 @@ impl Store {
         let at = now();
         let mut stats = WriteStats { events: events.len(), ..WriteStats::default() };
         {
-            if prior.is_empty() {
-                // A first resolution: everyone is new (and a million keys need no maps).
-                stats.people_written = people.len();
-            } else {
-                let old: HashMap<&str, &Person> = prior.iter().map(|p| (p.key.as_str(), p)).collect();
-                stats.people_written =
-                    people.iter().filter(|p| !old.get(p.key.as_str()).is_some_and(|o| *o == *p)).count();
-                let now: HashSet<&str> = people.iter().map(|p| p.key.as_str()).collect();
-                stats.people_removed = prior.iter().filter(|p| !now.contains(p.key.as_str())).count();
-            }
-            if stats.people_written + stats.people_removed > 0 {
-                let started = std::time::Instant::now();
-                people_chunks::write(&tx, people)?;
-                tracing::debug!(chunks_ms = started.elapsed().as_millis(), "people chunks written");
-            }
+            let started = std::time::Instant::now();
+            let written = people_chunks::write(&tx, prior, people)?;
+            tracing::debug!(chunks_ms = started.elapsed().as_millis(), kept = written.kept, "people chunks written");
+            stats.people_written = written.changed;
+            stats.people_removed = written.removed;
             tx.execute(
                 "INSERT INTO runs (at, command, forced, policy, people, events) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
