@@ -248,11 +248,13 @@ pub fn after_sync(
         let mut state = State::load_with(config, store, &fresh)?;
         let loaded = started.elapsed();
         let people = state.resolve(&policy);
+        let resolved = started.elapsed();
         let events = state.events(&people);
         tracing::debug!(
             load_ms = loaded.as_millis(),
-            resolve_ms = started.elapsed().saturating_sub(loaded).as_millis(),
-            "snapshots and people read, people resolved"
+            resolve_ms = resolved.saturating_sub(loaded).as_millis(),
+            events_ms = started.elapsed().saturating_sub(resolved).as_millis(),
+            "snapshots and people read, people resolved, events found"
         );
         let check = LeftCheck::new(&state.prior, &events, config.safety.max_left_percent);
         if check.holds() && !force {
