@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! cargo run --release -p roster-bench -- [--sizes 1000,100000,1000000]
-//!     [--only ukg,entra,google,floor,resolve,resync,ratelimit] [--rate R] [--repeat N]
+//!     [--only ukg,entra,google,floor,resolve,resync,change,ratelimit] [--rate R] [--repeat N]
 //! ```
 
 mod floor;
@@ -51,14 +51,16 @@ enum Scenario {
     Resolve,
     /// A second sync of UKG Pro, Entra ID and Google Workspace with nothing changed.
     Resync,
+    /// A second UKG Pro sync after a day's changes: one person in two thousand hired since.
+    Change,
     /// A UKG Pro sync against a sandbox that admits R requests per second.
     Ratelimit,
 }
 
 impl Scenario {
     /// Every scenario, in table order (the floor right after the sync it is the floor of).
-    const ALL: [Self; 7] =
-        [Self::Ukg, Self::Floor, Self::Entra, Self::Google, Self::Resolve, Self::Resync, Self::Ratelimit];
+    const ALL: [Self; 8] =
+        [Self::Ukg, Self::Floor, Self::Entra, Self::Google, Self::Resolve, Self::Resync, Self::Change, Self::Ratelimit];
 
     fn name(self) -> &'static str {
         match self {
@@ -68,6 +70,7 @@ impl Scenario {
             Self::Google => "google",
             Self::Resolve => "resolve",
             Self::Resync => "resync",
+            Self::Change => "change",
             Self::Ratelimit => "ratelimit",
         }
     }
@@ -75,7 +78,7 @@ impl Scenario {
     /// The vendor sandboxes the scenario syncs against.
     fn vendors(self) -> &'static [Vendor] {
         match self {
-            Self::Ukg | Self::Floor | Self::Ratelimit => &[Vendor::Ukg],
+            Self::Ukg | Self::Floor | Self::Change | Self::Ratelimit => &[Vendor::Ukg],
             Self::Entra => &[Vendor::Entra],
             Self::Google => &[Vendor::Google],
             Self::Resync => &[Vendor::Ukg, Vendor::Entra, Vendor::Google],

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::protocol::{Measured, ProxyStats, Served};
 use crate::report::{Outcome, Row};
+use crate::scenario::{BEFORE, CONFIG};
 use crate::{Args, Scenario, Vendor, report};
 
 pub(crate) fn main(args: &Args) -> Result<()> {
@@ -52,7 +53,12 @@ fn run_scenario(exe: &Path, args: &Args, scenario: Scenario, size: usize) -> Res
         tempfile::Builder::new().prefix("roster-bench-").tempdir().context("cannot create a temporary directory")?;
     let mut server = match scenario.vendors() {
         [] => None,
-        vendors => Some(Server::start(exe, args, vendors, scenario == Scenario::Ratelimit, size)?),
+        vendors => Some(Server::start(exe, args, vendors, scenario == Scenario::Ratelimit, served(scenario, size))?),
+    };
+    // `change` first syncs the tenant as it was the day before: the same people, but for the hires.
+    let before = match scenario {
+        Scenario::Change => Some(Server::start(exe, args, scenario.vendors(), false, size)?),
+        _ => None,
     };
     let mut command = Command::new(exe);
     command
@@ -60,13 +66,18 @@ fn run_scenario(exe: &Path, args: &Args, scenario: Scenario, size: usize) -> Res
         .arg("--dir")
         .arg(dir.path());
     if let Some(server) = &server {
-        std::fs::write(dir.path().join("roster.toml"), config_toml(&server.served, scenario, size, args))
-            .context("cannot write roster.toml")?;
+        std::fs::write(dir.path().join(CONFIG), config_toml(&server.served, scenario, size, args))
+            .with_context(|| format!("cannot write {CONFIG}"))?;
         if scenario == Scenario::Floor {
             command.args(["--url", &server.served.connections[0].base_url]);
         }
     }
+    if let Some(before) = &before {
+        std::fs::write(dir.path().join(BEFORE), config_toml(&before.served, scenario, size, args))
+            .with_context(|| format!("cannot write {BEFORE}"))?;
+    }
     let outcome = run_child(&mut command, Duration::from_secs(args.timeout));
+    drop(before);
     let stats = match server.take() {
         Some(server) => server.stop()?,
         None => ProxyStats::default(),
@@ -76,6 +87,15 @@ fn run_scenario(exe: &Path, args: &Args, scenario: Scenario, size: usize) -> Res
         Ok(measured) => Outcome::Measured { measured, proxy: None },
         Err(timeout) => Outcome::Stopped(timeout),
     })
+}
+
+/// The people of the tenant a scenario syncs at `size`: `change` syncs a tenant of `size` people
+/// first, then this one, with one in two thousand hired since (at least one).
+fn served(scenario: Scenario, size: usize) -> usize {
+    match scenario {
+        Scenario::Change => size + size.div_ceil(2000),
+        _ => size,
+    }
 }
 
 /// The rows per page of the rate-limited sync: enough pages that the listing needs about

@@ -33,7 +33,8 @@ pub(crate) fn main(scenario: Scenario, args: &Args) -> Result<()> {
                 Scenario::Floor => {
                     floor::run(args.url.as_deref().context("the floor needs --url")?, people).await.map(|m| vec![m])
                 }
-                Scenario::Resync => resync(dir?).await.map(|m| vec![m]),
+                Scenario::Resync => second_sync(dir?, CONFIG).await.map(|m| vec![m]),
+                Scenario::Change => second_sync(dir?, BEFORE).await.map(|m| vec![m]),
                 _ => first_sync(dir?).await.map(|m| vec![m]),
             }
         })?
@@ -43,7 +44,7 @@ pub(crate) fn main(scenario: Scenario, args: &Args) -> Result<()> {
 
 /// `roster sync` of every connection into a new database.
 async fn first_sync(dir: &Path) -> Result<Measured> {
-    let wall = sync(dir).await?;
+    let wall = sync(dir, CONFIG).await?;
     let peak_rss = mem::peak_rss();
     let db = rusqlite::Connection::open(dir.join("roster.db"))?;
     // A new database: every row in it was written by this sync.
@@ -66,13 +67,20 @@ async fn first_sync(dir: &Path) -> Result<Measured> {
     })
 }
 
-/// A first sync, then the one measured: the same tenants again, nothing changed.
-async fn resync(dir: &Path) -> Result<Measured> {
-    sync(dir).await.context("the first sync failed")?;
+/// The configuration of the synced tenants, in the scenario's directory.
+pub(crate) const CONFIG: &str = "roster.toml";
+
+/// `change`: the configuration of the same tenant the day before, without the day's hires.
+pub(crate) const BEFORE: &str = "before.toml";
+
+/// A first sync of the tenants `first` configures, then the one measured, of [`CONFIG`]'s: the
+/// same tenants again with nothing changed (`resync`), or after a day's changes (`change`).
+async fn second_sync(dir: &Path, first: &str) -> Result<Measured> {
+    sync(dir, first).await.context("the first sync failed")?;
     let db = rusqlite::Connection::open(dir.join("roster.db"))?;
     db.execute_batch(&count_writes_sql())?;
     mem::reset_peak();
-    let wall = sync(dir).await?;
+    let wall = sync(dir, CONFIG).await?;
     let peak_rss = mem::peak_rss();
     let written = |kind: &str| -> Result<u64> {
         let n: i64 = db.query_row("SELECT n FROM bench_writes WHERE kind = ?1", [kind], |r| r.get(0))?;
@@ -119,10 +127,11 @@ fn users(db: &rusqlite::Connection) -> Result<u64> {
     Ok(n.unsigned_abs())
 }
 
-/// What `roster sync` does, timed from reading the configuration to closing the database.
-async fn sync(dir: &Path) -> Result<Duration> {
+/// What `roster sync` does with the configuration `config`, timed from reading it to closing the
+/// database.
+async fn sync(dir: &Path, config: &str) -> Result<Duration> {
     let started = Instant::now();
-    let config = roster_host::config::load(&dir.join("roster.toml"))?;
+    let config = roster_host::config::load(&dir.join(config))?;
     let mut store = roster_host::store::open(&dir.join("roster.db"))?;
     let selected: Vec<_> = config.connections.iter().collect();
     roster_host::sync::run(&config, &mut store, &selected, false, &Ui { quiet: true }).await?;

@@ -27,7 +27,7 @@ fn bench(args: &[&str]) -> (Vec<Value>, String) {
 fn every_scenario_runs_at_the_smallest_size() {
     let (rows, _) = bench(&["--rate", "50", "--rate-seconds", "1"]);
     let scenarios: Vec<&str> = rows.iter().map(|r| r["scenario"].as_str().unwrap()).collect();
-    assert_eq!(scenarios, ["ukg", "floor", "entra", "google", "resolve", "resolve", "resync", "ratelimit"]);
+    assert_eq!(scenarios, ["ukg", "floor", "entra", "google", "resolve", "resolve", "resync", "change", "ratelimit"]);
     for row in &rows {
         assert_eq!(row["completed"], true, "{row}");
         assert_eq!(row["people"], 300, "{row}");
@@ -43,6 +43,9 @@ fn every_scenario_runs_at_the_smallest_size() {
     assert!(by("floor")["requests"].as_u64().is_some_and(|n| n >= 2), "{}", by("floor"));
     // Nothing changed between the two syncs, so nothing is written.
     assert_eq!(by("resync")["rows_written"], 0, "{}", by("resync"));
+    // One person hired since the first sync: the chunk or two of the snapshot and of the people
+    // they fall in, the run, and (unless they start later or already left) their `joined` event.
+    assert!(by("change")["rows_written"].as_u64().is_some_and(|n| (3..=6).contains(&n)), "{}", by("change"));
     // Behind the rate-limiting proxy every record still arrives.
     let limited = by("ratelimit");
     assert_eq!(limited["rows_written"], by("ukg")["rows_written"], "{limited}");
