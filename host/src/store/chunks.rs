@@ -81,7 +81,7 @@ pub(super) struct Chunk {
     /// The JSON lines, compressed ([`compress`]); `None` when the chunk is stored as it is and
     /// need not be written (nor compressed).
     pub data: Option<Vec<u8>>,
-    /// Known to be stored as it is without being encoded ([`Chunk::kept`]).
+    /// Known to be stored as it is without being encoded ([`Chunk::unchanged`]).
     pub kept: bool,
     lines: Vec<Line>,
 }
@@ -89,7 +89,7 @@ pub(super) struct Chunk {
 impl Chunk {
     /// A chunk known to hold what is stored under `first` (`hash`) without being encoded: its
     /// records are equal to the ones read from there. Nothing of it is written.
-    pub(super) fn kept(first: String, records: usize, hash: [u8; 16]) -> Self {
+    pub(super) fn unchanged(first: String, records: usize, hash: [u8; 16]) -> Self {
         Self {
             first,
             records: i64::try_from(records).unwrap_or(i64::MAX),
