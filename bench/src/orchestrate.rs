@@ -65,16 +65,18 @@ fn run_scenario(exe: &Path, args: &Args, scenario: Scenario, size: usize) -> Res
         .args(["--scenario", scenario.name(), "--people", &size.to_string(), "--seed", &args.seed.to_string()])
         .arg("--dir")
         .arg(dir.path());
+    let write_config = |name: &str, server: &Server| {
+        std::fs::write(dir.path().join(name), config_toml(&server.served, scenario, size, args))
+            .with_context(|| format!("cannot write {name}"))
+    };
     if let Some(server) = &server {
-        std::fs::write(dir.path().join(CONFIG), config_toml(&server.served, scenario, size, args))
-            .with_context(|| format!("cannot write {CONFIG}"))?;
+        write_config(CONFIG, server)?;
         if scenario == Scenario::Floor {
             command.args(["--url", &server.served.connections[0].base_url]);
         }
     }
     if let Some(before) = &before {
-        std::fs::write(dir.path().join(BEFORE), config_toml(&before.served, scenario, size, args))
-            .with_context(|| format!("cannot write {BEFORE}"))?;
+        write_config(BEFORE, before)?;
     }
     let outcome = run_child(&mut command, Duration::from_secs(args.timeout));
     drop(before);

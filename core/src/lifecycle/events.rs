@@ -266,7 +266,7 @@ mod tests {
         assert_eq!(count(EventKind::Moved), thousands);
         assert_eq!(count(EventKind::Joined), 10);
         assert_eq!(events.last().map(|e| (e.kind, e.person.as_str())), Some((EventKind::Left, "hr:u000011")));
-        let place: HashMap<&str, usize> = after.iter().enumerate().map(|(i, p)| (p.key.as_str(), i)).collect();
+        let place = by_key(&after);
         let places: Vec<usize> = events[..events.len() - 1].iter().map(|e| place[e.person.as_str()]).collect();
         assert!(places.is_sorted(), "events are in the order of the people after");
         let moved = events.iter().find(|e| e.kind == EventKind::Moved).unwrap();
