@@ -38,5 +38,10 @@ pub use error::{ConfigProblem, ConnectorError, CredentialsError, ErrorKind};
 pub use model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
 pub use secret::{Secret, SecretOrigin, SecretScope};
 
+/// The string type of records' and people's text: a value of up to 24 bytes (a name, an id, a
+/// role, a status) is held inline, in the 24 bytes a `String` would take, instead of in an
+/// allocation of its own. Connectors build it through this re-export.
+pub use compact_str::{self, CompactString};
+
 #[doc(hidden)]
 pub use inventory;

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 /// Whether a source says someone works here, in the vocabulary of DESIGN.md.
@@ -84,50 +85,55 @@ impl FromStr for EmploymentStatus {
 #[serde(rename_all = "snake_case")]
 pub enum ManagerRef {
     /// The manager's source id in the same source (UKG's `supervisorID` within the company).
-    SourceId(String),
+    SourceId(CompactString),
     /// The manager's email address (Google's `relations`).
-    Email(String),
+    Email(CompactString),
 }
 
 /// One user record as one source reports it, mapped to the common model.
 ///
 /// Only what the lifecycle and the people list need is here; connectors never parse anything else
 /// (no national ids, birth dates or home addresses) into it.
+///
+/// Its text is [`CompactString`]: most values are short enough to sit inside the record, so a
+/// record is one allocation and a few more for long emails and names, not twelve, and reading its
+/// fields reads the record's own memory. At a million people a vendor that is most of the
+/// records' memory and of what resolving waits for (docs/performance.md).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SourceUser {
     /// The record's stable id in its source (UKG: `companyId/employeeId`; Entra: object id).
-    pub source_id: String,
+    pub source_id: CompactString,
     /// The source's own id of the *person*, when one person can hold several records in one
     /// source (UKG's `personId` across companies). Records sharing it are always one person.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub person_id: Option<String>,
+    pub person_id: Option<CompactString>,
     /// The employee number people and other systems know.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub employee_id: Option<String>,
+    pub employee_id: Option<CompactString>,
     /// Primary email address.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: Option<CompactString>,
     /// Other email addresses of the same person.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub aliases: Vec<String>,
+    pub aliases: Vec<CompactString>,
     /// Given name (the preferred name where the source has one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_name: Option<String>,
+    pub first_name: Option<CompactString>,
     /// Family name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_name: Option<String>,
+    pub last_name: Option<CompactString>,
     /// Name to show.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub display_name: Option<String>,
+    pub display_name: Option<CompactString>,
     /// Job title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    pub role: Option<CompactString>,
     /// A stable key of the role (UKG's `primaryJobCode`), when the source has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role_code: Option<String>,
+    pub role_code: Option<CompactString>,
     /// Department or organisation unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
+    pub department: Option<CompactString>,
     /// The manager, as the source refers to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manager: Option<ManagerRef>,
@@ -135,7 +141,7 @@ pub struct SourceUser {
     pub status: EmploymentStatus,
     /// The vendor's own status value, kept beside the mapped one (e.g. `T`, `accountEnabled=false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw_status: Option<String>,
+    pub raw_status: Option<CompactString>,
     /// Most recent hire date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hire_date: Option<NaiveDate>,
@@ -154,7 +160,7 @@ pub struct SourceUser {
 impl SourceUser {
     /// Every email address of the record, the primary first.
     pub fn emails(&self) -> impl Iterator<Item = &str> {
-        self.email.iter().chain(self.aliases.iter()).map(String::as_str)
+        self.email.iter().chain(self.aliases.iter()).map(CompactString::as_str)
     }
 }
 

@@ -69,7 +69,7 @@ pub async fn run(people: usize, seed: u64, db: Option<PathBuf>, ui: &Ui) -> Resu
     let db_arg = if kept { db_path.display().to_string() } else { "demo.db".to_owned() };
     let _ = writeln!(out, "\nExplore further:");
     let gap = offboarding_gap(&people);
-    let gap_example = gap.first().and_then(|p| p.email.clone()).unwrap_or_else(|| "someone@acme.example".to_owned());
+    let gap_example = gap.first().and_then(|p| p.email.as_deref()).unwrap_or("someone@acme.example");
     let commands = [
         (format!("roster --db {db_arg} users --lifecycle past"), "who left"),
         (format!("roster --db {db_arg} explain {gap_example}"), "why: every record, who decided"),

@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use roster_core::CompactString;
 use roster_core::lifecycle::Person;
 use serde::Serialize;
 
@@ -9,7 +10,7 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 pub struct UserOut<'a> {
     email: Option<&'a str>,
-    aliases: &'a [String],
+    aliases: &'a [CompactString],
     employee_id: Option<&'a str>,
     first_name: Option<&'a str>,
     last_name: Option<&'a str>,
@@ -80,7 +81,7 @@ pub const CSV_HEADER: [&str; 13] = [
 
 /// One CSV row: aliases joined by `;`, records as `connection:source_id:status` joined by `;`.
 pub fn csv_row(p: &Person) -> [String; 13] {
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let s = |v: &Option<CompactString>| v.as_deref().unwrap_or_default().to_owned();
     [
         s(&p.email),
         p.aliases.join(";"),
@@ -105,10 +106,11 @@ pub fn csv_row(p: &Person) -> [String; 13] {
 /// The columns of `roster users`'s table: email, name, role, department, status, lifecycle,
 /// `decided_by`. The name is the display name, else first and last name.
 pub fn table_row(p: &Person) -> Vec<String> {
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
-    let name = p.display_name.clone().unwrap_or_else(|| {
-        [p.first_name.as_deref(), p.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ")
-    });
+    let s = |v: &Option<CompactString>| v.as_deref().unwrap_or_default().to_owned();
+    let name = p.display_name.as_deref().map_or_else(
+        || [p.first_name.as_deref(), p.last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" "),
+        str::to_owned,
+    );
     vec![
         s(&p.email),
         name,

@@ -9,8 +9,9 @@
 //! | `accountEnabled` not a boolean          | `unknown`, the value kept, with a problem|
 
 use chrono::NaiveDate;
+use roster_core::compact_str::format_compact;
 use roster_core::model::parse_vendor_date;
-use roster_core::{ConnectorError, EmploymentStatus, ErrorKind, SourceUser};
+use roster_core::{CompactString, ConnectorError, EmploymentStatus, ErrorKind, SourceUser};
 use serde_json::Value;
 
 use crate::models::GraphUser;
@@ -26,8 +27,8 @@ pub fn map_user(user: &GraphUser, today: NaiveDate) -> Result<SourceUser, Connec
     };
     let mut problems = Vec::new();
 
-    let hire_date = clean(user.employee_hire_date.as_ref()).and_then(|raw| {
-        let date = parse_vendor_date(&raw);
+    let hire_date = trimmed(user.employee_hire_date.as_ref()).and_then(|raw| {
+        let date = parse_vendor_date(raw);
         if date.is_none() {
             problems.push(format!("employeeHireDate `{raw}` is not a date"));
         }
@@ -35,16 +36,18 @@ pub fn map_user(user: &GraphUser, today: NaiveDate) -> Result<SourceUser, Connec
     });
 
     let (status, raw_status) = match &user.account_enabled {
-        Some(Value::Bool(false)) => (EmploymentStatus::Disabled, Some("accountEnabled=false".to_owned())),
-        Some(Value::Bool(true)) if hire_date.is_some_and(|d| d > today) => {
-            (EmploymentStatus::PreHire, Some("accountEnabled=true".to_owned()))
+        Some(Value::Bool(false)) => {
+            (EmploymentStatus::Disabled, Some(CompactString::const_new("accountEnabled=false")))
         }
-        Some(Value::Bool(true)) => (EmploymentStatus::Active, Some("accountEnabled=true".to_owned())),
+        Some(Value::Bool(true)) if hire_date.is_some_and(|d| d > today) => {
+            (EmploymentStatus::PreHire, Some(CompactString::const_new("accountEnabled=true")))
+        }
+        Some(Value::Bool(true)) => (EmploymentStatus::Active, Some(CompactString::const_new("accountEnabled=true"))),
         Some(other @ (Value::String(_) | Value::Number(_) | Value::Array(_) | Value::Object(_))) => {
             problems.push(format!(
                 "accountEnabled {other} is not a boolean, so whether the account can sign in is unknown"
             ));
-            (EmploymentStatus::Unknown, Some(format!("accountEnabled={other}")))
+            (EmploymentStatus::Unknown, Some(format_compact!("accountEnabled={other}")))
         }
         None | Some(Value::Null) => {
             problems.push(
@@ -57,15 +60,15 @@ pub fn map_user(user: &GraphUser, today: NaiveDate) -> Result<SourceUser, Connec
     };
 
     let mail = clean(user.mail.as_ref());
-    let upn = clean(user.user_principal_name.as_ref());
-    let upn_email = upn.as_deref().filter(|u| is_email_address(u)).map(str::to_owned);
+    let upn = trimmed(user.user_principal_name.as_ref());
+    let upn_email = upn.filter(|u| is_email_address(u)).map(CompactString::from);
     let (email, aliases) = match (mail, upn_email) {
         (Some(mail), Some(upn)) if !upn.eq_ignore_ascii_case(&mail) => (Some(mail), vec![upn]),
         (Some(mail), _) => (Some(mail), Vec::new()),
         (None, upn_email) => (upn_email, Vec::new()),
     };
     if email.is_none() {
-        problems.push(match &upn {
+        problems.push(match upn {
             Some(upn) => format!("no email address: mail is empty and userPrincipalName `{upn}` is not one"),
             None => "no email address: mail and userPrincipalName are both empty".to_owned(),
         });
@@ -104,8 +107,13 @@ pub fn is_email_address(upn: &str) -> bool {
 }
 
 /// Trimmed, and `None` when empty: Graph sends `null` and `""` alike for "not set".
-fn clean(value: Option<&String>) -> Option<String> {
-    value.map(|v| roster_core::model::trim(v)).filter(|v| !v.is_empty()).map(str::to_owned)
+fn clean(value: Option<&String>) -> Option<CompactString> {
+    trimmed(value).map(CompactString::from)
+}
+
+/// [`clean`] without the copy, for values that are only read.
+fn trimmed(value: Option<&String>) -> Option<&str> {
+    value.map(|v| roster_core::model::trim(v)).filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]

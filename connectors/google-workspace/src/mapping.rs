@@ -11,7 +11,8 @@
 //! Google has no hire dates here, so there are no pre-hires: an account made ahead of a start
 //! date is simply active.
 
-use roster_core::{ConnectorError, EmploymentStatus, ErrorKind, ManagerRef, SourceUser};
+use roster_core::compact_str::format_compact;
+use roster_core::{CompactString, ConnectorError, EmploymentStatus, ErrorKind, ManagerRef, SourceUser};
 use serde_json::Value;
 
 use crate::models::{GoogleUser, Organization};
@@ -73,19 +74,19 @@ pub fn map_user(user: &GoogleUser) -> Result<SourceUser, ConnectorError> {
 
 /// `archived` first: it is Google's deliberate "former employee" state, where a suspension may
 /// be temporary, so when both are set the archive is what the record says.
-fn status(user: &GoogleUser, problems: &mut Vec<String>) -> (EmploymentStatus, String) {
+fn status(user: &GoogleUser, problems: &mut Vec<String>) -> (EmploymentStatus, CompactString) {
     let archived = flag("archived", user.archived.as_ref());
     let suspended = flag("suspended", user.suspended.as_ref());
     match (archived, suspended) {
-        (Ok(true), _) => (EmploymentStatus::Disabled, "archived".to_owned()),
+        (Ok(true), _) => (EmploymentStatus::Disabled, CompactString::const_new("archived")),
         (_, Ok(true)) => {
             let raw = match clean(user.suspension_reason.as_deref()) {
-                Some(reason) => format!("suspended: {reason}"),
-                None => "suspended".to_owned(),
+                Some(reason) => format_compact!("suspended: {reason}"),
+                None => CompactString::const_new("suspended"),
             };
             (EmploymentStatus::Disabled, raw)
         }
-        (Ok(false), Ok(false)) => (EmploymentStatus::Active, "active".to_owned()),
+        (Ok(false), Ok(false)) => (EmploymentStatus::Active, CompactString::const_new("active")),
         (Err(raw), _) | (_, Err(raw)) => {
             problems.push(format!("{raw} is not a boolean, so whether the account is active is unknown"));
             (EmploymentStatus::Unknown, raw)
@@ -95,11 +96,11 @@ fn status(user: &GoogleUser, problems: &mut Vec<String>) -> (EmploymentStatus, S
 
 /// A boolean flag: absent or null is false (Google omits fields that are not set); anything
 /// that is not a boolean is an error carrying `name: value` for `raw_status`.
-fn flag(name: &str, value: Option<&Value>) -> Result<bool, String> {
+fn flag(name: &str, value: Option<&Value>) -> Result<bool, CompactString> {
     match value {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
-        Some(other) => Err(format!("{name}: {other}")),
+        Some(other) => Err(format_compact!("{name}: {other}")),
     }
 }
 
@@ -116,8 +117,8 @@ fn is_type(kind: Option<&str>, wanted: &str) -> bool {
 }
 
 /// Trimmed, and `None` when empty.
-fn clean(value: Option<&str>) -> Option<String> {
-    value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned)
+fn clean(value: Option<&str>) -> Option<CompactString> {
+    value.map(str::trim).filter(|v| !v.is_empty()).map(CompactString::new)
 }
 
 #[cfg(test)]
@@ -133,14 +134,14 @@ mod tests {
         serde_json::from_value(base).unwrap()
     }
 
-    fn status_of(extra: Value) -> (EmploymentStatus, String, Vec<String>) {
+    fn status_of(extra: Value) -> (EmploymentStatus, CompactString, Vec<String>) {
         let m = map_user(&user(extra)).unwrap();
         (m.status, m.raw_status.unwrap(), m.problems)
     }
 
     #[test]
     fn suspended_and_archived_are_disabled() {
-        let active = (EmploymentStatus::Active, "active".to_owned(), vec![]);
+        let active = (EmploymentStatus::Active, "active".into(), vec![]);
         assert_eq!(status_of(json!({})), active);
         assert_eq!(status_of(json!({ "suspended": false, "archived": false })), active);
         assert_eq!(status_of(json!({ "suspended": null })), active);
@@ -181,7 +182,7 @@ mod tests {
         let m = map_user(&user(json!({ "primaryEmail": "", "aliases": ["a@acme.example", " "] }))).unwrap();
         assert_eq!(
             (m.email, m.aliases, m.problems),
-            (None, vec!["a@acme.example".to_owned()], vec!["no primaryEmail".to_owned()])
+            (None, vec!["a@acme.example".into()], vec!["no primaryEmail".to_owned()])
         );
         let m = map_user(&user(json!({ "aliases": ["ADA@acme.example", "al@acme.example"] }))).unwrap();
         assert_eq!(m.aliases, ["al@acme.example"]);

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use roster_core::{
-    CheckReport, Connector, ConnectorError, EmploymentStatus, ErrorKind, ListSummary, PageSink, Probe, SourceUser,
+    CheckReport, CompactString, Connector, ConnectorError, EmploymentStatus, ErrorKind, ListSummary, PageSink, Probe,
+    SourceUser,
 };
 use tokio::sync::mpsc;
 
@@ -93,7 +94,7 @@ impl HrFileConnector {
     }
 
     fn check_statuses(&self) -> Result<String, ConnectorError> {
-        let mut unmapped: BTreeMap<String, usize> = BTreeMap::new();
+        let mut unmapped: BTreeMap<CompactString, usize> = BTreeMap::new();
         let mut rows = 0usize;
         let result = read_rows(&self.settings, &mut |row| {
             rows += 1;

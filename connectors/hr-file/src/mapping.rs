@@ -1,7 +1,8 @@
 //! A row of the export -> [`SourceUser`]. Pure: no I/O, `today` is given.
 
 use chrono::NaiveDate;
-use roster_core::{EmploymentStatus, ManagerRef, SourceUser};
+use roster_core::compact_str::CompactStringExt;
+use roster_core::{CompactString, EmploymentStatus, ManagerRef, SourceUser};
 
 use crate::credentials::{Field, Settings};
 use crate::reader::Row;
@@ -37,43 +38,42 @@ impl std::fmt::Display for MissingId {
 
 /// Maps one row. Values it cannot make sense of become problems of the record, never a dropped
 /// record; only a missing source id is an error.
-pub fn map_row(row: Row, options: MapOptions<'_>) -> Result<SourceUser, MissingId> {
+pub fn map_row(mut row: Row, options: MapOptions<'_>) -> Result<SourceUser, MissingId> {
     let settings = options.settings;
     let column = |field: Field| settings.columns.iter().find(|(f, _)| *f == field).map(|(_, c)| c.as_str());
-    let Some(source_id) = row.get(Field::SourceId).map(str::to_owned) else {
+    let Some(source_id) = row.take(Field::SourceId) else {
         return Err(MissingId { at: row.at, column: column(Field::SourceId).unwrap_or_default().to_owned() });
     };
-    let text = |field: Field| row.get(field).map(str::to_owned);
     let mut user = SourceUser {
         source_id,
-        person_id: text(Field::PersonId),
-        employee_id: text(Field::EmployeeId),
-        email: text(Field::Email).map(|e| e.to_lowercase()),
-        first_name: text(Field::FirstName),
-        last_name: text(Field::LastName),
-        display_name: text(Field::DisplayName),
-        role: text(Field::Role),
-        role_code: text(Field::RoleCode),
-        department: text(Field::Department),
-        raw_status: text(Field::Status),
+        person_id: row.take(Field::PersonId),
+        employee_id: row.take(Field::EmployeeId),
+        email: row.get(Field::Email).map(CompactString::from_str_to_lowercase),
+        first_name: row.take(Field::FirstName),
+        last_name: row.take(Field::LastName),
+        display_name: row.take(Field::DisplayName),
+        role: row.take(Field::Role),
+        role_code: row.take(Field::RoleCode),
+        department: row.take(Field::Department),
+        raw_status: row.take(Field::Status),
         problems: row.problems.clone(),
         ..SourceUser::default()
     };
     if user.display_name.is_none() {
-        let joined = [&user.first_name, &user.last_name].into_iter().flatten().cloned().collect::<Vec<_>>().join(" ");
+        let joined = [&user.first_name, &user.last_name].into_iter().flatten().join_compact(" ");
         user.display_name = Some(joined).filter(|n| !n.is_empty());
     }
     if let Some(aliases) = row.get(Field::Aliases) {
         user.aliases = aliases
             .split(settings.aliases_separator.as_str())
-            .map(|a| a.trim().to_lowercase())
+            .map(|a| CompactString::from_str_to_lowercase(a.trim()))
             .filter(|a| !a.is_empty() && Some(a) != user.email.as_ref())
             .collect();
         user.aliases.dedup();
     }
     user.manager = match (row.get(Field::ManagerEmail), row.get(Field::ManagerId)) {
-        (Some(email), _) => Some(ManagerRef::Email(email.to_lowercase())),
-        (None, Some(id)) => Some(ManagerRef::SourceId(id.to_owned())),
+        (Some(email), _) => Some(ManagerRef::Email(CompactString::from_str_to_lowercase(email))),
+        (None, Some(id)) => Some(ManagerRef::SourceId(CompactString::from(id))),
         (None, None) => None,
     };
     let mut date = |field: Field| {
@@ -92,7 +92,7 @@ pub fn map_row(row: Row, options: MapOptions<'_>) -> Result<SourceUser, MissingI
     user.hire_date = hire;
     user.termination_date = termination;
     user.status = status(
-        row.get(Field::Status),
+        user.raw_status.as_deref(),
         column(Field::Status).unwrap_or_default(),
         hire,
         termination,
@@ -172,7 +172,7 @@ mod tests {
     fn row(values: &[(Field, &str)]) -> Row {
         let mut row = Row { at: "line 2".into(), values: vec![None; Field::ALL.len()], problems: vec![] };
         for (f, v) in values {
-            row.values[f.index()] = Some((*v).to_owned());
+            row.values[f.index()] = Some((*v).into());
         }
         row
     }

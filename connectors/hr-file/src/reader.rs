@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use roster_core::CompactString;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::credentials::{Field, Format, Settings};
@@ -20,8 +21,9 @@ use crate::credentials::{Field, Format, Settings};
 pub struct Row {
     /// `line N` (CSV, NDJSON) or `record N` (JSON), for messages.
     pub at: String,
-    /// The values, indexed by [`Field::index`]; blank values are `None`.
-    pub values: Vec<Option<String>>,
+    /// The values, indexed by [`Field::index`]; blank values are `None`. Most values are short
+    /// enough to be stored inline, without a heap allocation.
+    pub values: Vec<Option<CompactString>>,
     /// What could not be read into a value (a JSON object where a string was expected).
     pub problems: Vec<String>,
 }
@@ -36,10 +38,15 @@ impl Row {
         self.values[field.index()].as_deref()
     }
 
+    /// Takes the value of `field` out of the row, leaving `None`.
+    pub fn take(&mut self, field: Field) -> Option<CompactString> {
+        self.values[field.index()].take()
+    }
+
     fn set(&mut self, field: Field, value: &str) {
         let value = value.trim();
         if !value.is_empty() {
-            self.values[field.index()] = Some(value.to_owned());
+            self.values[field.index()] = Some(CompactString::from(value));
         }
     }
 }

@@ -46,7 +46,7 @@ fn every_format_reads_back_the_organisation_and_none_of_its_pii() {
             assert_eq!(user.aliases, person.aliases, "{file}");
             assert_eq!(user.hire_date, Some(person.hire_date), "{file}");
             assert_eq!(user.termination_date, person.termination_date, "{file}");
-            let manager = person.manager.map(|m| ManagerRef::SourceId(org.people[m].employee_number.clone()));
+            let manager = person.manager.map(|m| ManagerRef::SourceId(org.people[m].employee_number.as_str().into()));
             assert_eq!(user.manager, manager, "{file}");
             assert!(user.problems.is_empty(), "{file}: {:?}", user.problems);
         }

@@ -10,8 +10,9 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
+use roster_core::compact_str::format_compact;
 use roster_core::model::parse_vendor_date;
-use roster_core::{EmploymentStatus, ManagerRef, SourceUser};
+use roster_core::{CompactString, EmploymentStatus, ManagerRef, SourceUser};
 
 use crate::models::{EmploymentRow, PersonRow};
 
@@ -39,15 +40,15 @@ pub struct MissingId {
 /// the key it is held under).
 #[derive(Debug, Clone)]
 pub struct Employment {
-    employee_number: Option<Box<str>>,
-    status_code: Option<Box<str>>,
-    role: Option<Box<str>>,
-    role_code: Option<Box<str>>,
-    supervisor_id: Option<Box<str>>,
-    department: Option<Box<str>>,
-    original_hire_date: Option<Box<str>>,
-    last_hire_date: Option<Box<str>>,
-    date_of_termination: Option<Box<str>>,
+    employee_number: Option<CompactString>,
+    status_code: Option<CompactString>,
+    role: Option<CompactString>,
+    role_code: Option<CompactString>,
+    supervisor_id: Option<CompactString>,
+    department: Option<CompactString>,
+    original_hire_date: Option<CompactString>,
+    last_hire_date: Option<CompactString>,
+    date_of_termination: Option<CompactString>,
 }
 
 /// The join key: (company id, employee id) in upper case.
@@ -55,20 +56,20 @@ pub struct Employment {
 /// UKG's ids are matched without regard to case, so they are also *written* in one case (upper,
 /// as UKG writes them): a record's source id, and the manager references that point at it, stay
 /// the same whichever endpoint's casing they were built from.
-type Key = (Box<str>, Box<str>);
+type Key = (CompactString, CompactString);
 
 fn key(company_id: &str, employee_id: &str) -> Key {
     (upper(company_id), upper(employee_id))
 }
 
 /// `id` in upper case; copied as it is when it has no lower-case letter (UKG's usual casing).
-fn upper(id: &str) -> Box<str> {
+fn upper(id: &str) -> CompactString {
     if id.is_ascii() && !id.bytes().any(|b| b.is_ascii_lowercase()) { id.into() } else { id.to_uppercase().into() }
 }
 
 /// `company/employee`: a source id, or a manager's.
-fn source_id(company_id: &str, employee_id: &str) -> String {
-    let mut id = String::with_capacity(company_id.len() + 1 + employee_id.len());
+fn source_id(company_id: &str, employee_id: &str) -> CompactString {
+    let mut id = CompactString::with_capacity(company_id.len() + 1 + employee_id.len());
     id.push_str(company_id);
     id.push('/');
     id.push_str(employee_id);
@@ -104,15 +105,15 @@ impl Join {
             let [o1, o2, o3, o4] = row.org_level_codes;
             let department = [o1, o2, o3, o4].into_iter().nth(level).flatten();
             let held = Employment {
-                employee_number: row.employee_number.map(Into::into),
-                status_code: row.employee_status_code.map(Into::into),
-                role: row.job_title.or(row.job_description).map(Into::into),
-                role_code: row.primary_job_code.map(Into::into),
-                supervisor_id: row.supervisor_id.map(Into::into),
-                department: department.map(Into::into),
-                original_hire_date: row.original_hire_date.map(Into::into),
-                last_hire_date: row.last_hire_date.map(Into::into),
-                date_of_termination: row.date_of_termination.map(Into::into),
+                employee_number: row.employee_number,
+                status_code: row.employee_status_code,
+                role: row.job_title.or(row.job_description),
+                role_code: row.primary_job_code,
+                supervisor_id: row.supervisor_id,
+                department,
+                original_hire_date: row.original_hire_date,
+                last_hire_date: row.last_hire_date,
+                date_of_termination: row.date_of_termination,
             };
             self.employment.insert(key(&company_id, &employee_id), held);
         }
@@ -172,7 +173,7 @@ fn map_user(
         None => user.problems.push("no employment-details row: status, job and dates unknown".into()),
     }
     if user.employee_id.is_none() {
-        user.employee_id = Some(employee_id.to_string());
+        user.employee_id = Some(employee_id.clone());
     }
     user
 }
@@ -188,18 +189,17 @@ fn map_person(user: &mut SourceUser, p: PersonRow) {
     user.first_name = p.preferred_name.or(p.first_name);
     user.last_name = p.last_name;
     user.display_name = match (user.first_name.as_deref(), user.last_name.as_deref()) {
-        (Some(first), Some(last)) => Some(format!("{first} {last}")),
-        (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
+        (Some(first), Some(last)) => Some(format_compact!("{first} {last}")),
+        (Some(one), None) | (None, Some(one)) => Some(one.into()),
         (None, None) => None,
     };
 }
 
 fn map_employment(user: &mut SourceUser, company_id: &str, e: Employment, today: NaiveDate) {
-    let text = |v: Option<Box<str>>| v.map(String::from);
-    user.employee_id = text(e.employee_number);
-    user.role = text(e.role);
-    user.role_code = text(e.role_code);
-    user.department = text(e.department);
+    user.employee_id = e.employee_number;
+    user.role = e.role;
+    user.role_code = e.role_code;
+    user.department = e.department;
     user.manager = e.supervisor_id.as_deref().map(|s| ManagerRef::SourceId(source_id(company_id, &upper(s))));
     let mut date = |key: &str, raw: Option<&str>| {
         let raw = raw?;
@@ -215,7 +215,7 @@ fn map_employment(user: &mut SourceUser, company_id: &str, e: Employment, today:
     user.hire_date = last_hire.or(original_hire);
     user.termination_date = termination;
     user.status = status(e.status_code.as_deref(), user.hire_date, termination, today, &mut user.problems);
-    user.raw_status = text(e.status_code);
+    user.raw_status = e.status_code;
 }
 
 /// The status a letter means, given the dates. Anything unrecognised is unknown, never active.

@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use roster_core::CompactString;
+use roster_core::compact_str::ToCompactString;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -17,50 +19,50 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PersonRow {
     /// `personId`: UKG's GUID of the person, shared by their rows in several companies.
-    pub person_id: Option<String>,
+    pub person_id: Option<CompactString>,
     /// `employeeId`: UKG's internal key of the employee within a company.
-    pub employee_id: Option<String>,
+    pub employee_id: Option<CompactString>,
     /// `companyId`: UKG's internal key of the company (legal entity).
-    pub company_id: Option<String>,
+    pub company_id: Option<CompactString>,
     /// `firstName`.
-    pub first_name: Option<String>,
+    pub first_name: Option<CompactString>,
     /// `lastName`.
-    pub last_name: Option<String>,
+    pub last_name: Option<CompactString>,
     /// `preferredName`.
-    pub preferred_name: Option<String>,
+    pub preferred_name: Option<CompactString>,
     /// `emailAddress`: the work address.
-    pub email_address: Option<String>,
+    pub email_address: Option<CompactString>,
     /// `emailAddressAlternate`.
-    pub email_address_alternate: Option<String>,
+    pub email_address_alternate: Option<CompactString>,
 }
 
 /// One row of `/personnel/v1/employment-details`: whether and how someone works here.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EmploymentRow {
     /// `employeeID`: joins with [`PersonRow::employee_id`].
-    pub employee_id: Option<String>,
+    pub employee_id: Option<CompactString>,
     /// `companyID`: joins with [`PersonRow::company_id`].
-    pub company_id: Option<String>,
+    pub company_id: Option<CompactString>,
     /// `employeeNumber`: the number people and other systems know.
-    pub employee_number: Option<String>,
+    pub employee_number: Option<CompactString>,
     /// `employeeStatusCode`: one letter (A, L, S, O, R, T; others in some tenants).
-    pub employee_status_code: Option<String>,
+    pub employee_status_code: Option<CompactString>,
     /// `primaryJobCode`: the stable key of the job.
-    pub primary_job_code: Option<String>,
+    pub primary_job_code: Option<CompactString>,
     /// `jobTitle`.
-    pub job_title: Option<String>,
+    pub job_title: Option<CompactString>,
     /// `jobDescription`: the job's name, used when `jobTitle` is empty.
-    pub job_description: Option<String>,
+    pub job_description: Option<CompactString>,
     /// `supervisorID`: the manager's `employeeID`.
-    pub supervisor_id: Option<String>,
+    pub supervisor_id: Option<CompactString>,
     /// `orgLevel1Code` to `orgLevel4Code`.
-    pub org_level_codes: [Option<String>; 4],
+    pub org_level_codes: [Option<CompactString>; 4],
     /// `originalHireDate`.
-    pub original_hire_date: Option<String>,
+    pub original_hire_date: Option<CompactString>,
     /// `lastHireDate`: the most recent (re)hire; in the future for a pre-hire.
-    pub last_hire_date: Option<String>,
+    pub last_hire_date: Option<CompactString>,
     /// `dateOfTermination`: past for a leaver, future for a pending termination.
-    pub date_of_termination: Option<String>,
+    pub date_of_termination: Option<CompactString>,
 }
 
 /// The lowercased keys of [`PersonRow`], in field order.
@@ -154,14 +156,14 @@ struct RowVisitor<const N: usize> {
 }
 
 impl<'de, const N: usize> Visitor<'de> for RowVisitor<N> {
-    type Value = [Option<String>; N];
+    type Value = [Option<CompactString>; N];
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (a JSON object)", self.what)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+        let mut values: [Option<CompactString>; N] = std::array::from_fn(|_| None);
         while let Some(index) = map.next_key_seed(KeySeed(self.keys))? {
             match index {
                 // The same key twice in other casings: a null or blank one never erases a value.
@@ -207,7 +209,7 @@ impl Visitor<'_> for KeySeed {
 struct Lenient;
 
 impl<'de> DeserializeSeed<'de> for Lenient {
-    type Value = Option<String>;
+    type Value = Option<CompactString>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
         deserializer.deserialize_any(self)
@@ -215,7 +217,7 @@ impl<'de> DeserializeSeed<'de> for Lenient {
 }
 
 impl<'de> Visitor<'de> for Lenient {
-    type Value = Option<String>;
+    type Value = Option<CompactString>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a string, a number, a boolean or null")
@@ -223,23 +225,23 @@ impl<'de> Visitor<'de> for Lenient {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         let v = roster_core::model::trim(v);
-        Ok((!v.is_empty()).then(|| v.to_owned()))
+        Ok((!v.is_empty()).then(|| CompactString::from(v)))
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(v.to_compact_string()))
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(v.to_compact_string()))
     }
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(v.to_compact_string()))
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(v.to_string()))
+        Ok(Some(v.to_compact_string()))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {

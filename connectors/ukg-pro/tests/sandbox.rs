@@ -58,7 +58,7 @@ fn assert_matches_org(org: &Org, users: &[SourceUser]) {
         assert_eq!(u.hire_date, Some(p.hire_date));
         assert_eq!(u.termination_date, p.termination_date);
         assert_eq!(u.department.as_deref(), Some(p.department.to_uppercase().as_str()));
-        let manager = p.manager.map(|m| ManagerRef::SourceId(format!("{company}/{}", sandbox::employee_id(m))));
+        let manager = p.manager.map(|m| ManagerRef::SourceId(format!("{company}/{}", sandbox::employee_id(m)).into()));
         assert_eq!(u.manager, manager);
         assert!(u.problems.is_empty(), "{:?}", u.problems);
     }

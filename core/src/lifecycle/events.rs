@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use super::person::Person;
@@ -48,9 +49,9 @@ pub struct PersonState {
     /// Lifecycle (`None`: not tracked).
     pub lifecycle: Option<Lifecycle>,
     /// Job title.
-    pub role: Option<String>,
+    pub role: Option<CompactString>,
     /// Department.
-    pub department: Option<String>,
+    pub department: Option<CompactString>,
 }
 
 impl PersonState {
@@ -69,9 +70,9 @@ pub struct Event {
     /// What happened.
     pub kind: EventKind,
     /// The person's stable key.
-    pub person: String,
+    pub person: CompactString,
     /// Their email, for people reading the event.
-    pub email: Option<String>,
+    pub email: Option<CompactString>,
     /// The connection whose say caused it.
     pub decided_by: Option<String>,
     /// Before.

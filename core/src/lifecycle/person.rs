@@ -3,6 +3,7 @@
 use std::fmt;
 
 use chrono::NaiveDate;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use super::shared::{Name, NameSet, Provenance, Trace, read_exact, read_name, read_some_name};
@@ -15,11 +16,11 @@ pub struct PersonRecord {
     #[serde(deserialize_with = "read_name")]
     pub connection: Name,
     /// The record's id in that source.
-    pub source_id: String,
+    pub source_id: CompactString,
     /// Its mapped status.
     pub status: EmploymentStatus,
     /// The vendor's own status value.
-    pub raw_status: Option<String>,
+    pub raw_status: Option<CompactString>,
 }
 
 /// The rule that decided a person's lifecycle.
@@ -39,7 +40,7 @@ pub enum Rule {
     /// The deciding source's status could not be mapped: the previous lifecycle is kept.
     UnknownStatus {
         /// The vendor's value.
-        raw_status: Option<String>,
+        raw_status: Option<CompactString>,
     },
     /// Seen before in the deciding source's complete snapshot, absent from the latest one.
     Absent,
@@ -126,7 +127,7 @@ pub struct Verdict {
     pub status: Option<EmploymentStatus>,
     /// The vendor's value behind `status`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub raw_status: Option<String>,
+    pub raw_status: Option<CompactString>,
     /// What came of it.
     #[serde(flatten)]
     pub outcome: Outcome,
@@ -163,26 +164,26 @@ impl fmt::Display for Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Person {
     /// Stable identity across runs (the first record's `connection:source_id` when first seen).
-    pub key: String,
+    pub key: CompactString,
     /// Primary email.
-    pub email: Option<String>,
+    pub email: Option<CompactString>,
     /// Every other email address of the person, across sources.
     #[serde(deserialize_with = "read_exact")]
-    pub aliases: Vec<String>,
+    pub aliases: Vec<CompactString>,
     /// Employee number.
-    pub employee_id: Option<String>,
+    pub employee_id: Option<CompactString>,
     /// Given name.
-    pub first_name: Option<String>,
+    pub first_name: Option<CompactString>,
     /// Family name.
-    pub last_name: Option<String>,
+    pub last_name: Option<CompactString>,
     /// Name to show.
-    pub display_name: Option<String>,
+    pub display_name: Option<CompactString>,
     /// Job title.
-    pub role: Option<String>,
+    pub role: Option<CompactString>,
     /// Department.
-    pub department: Option<String>,
+    pub department: Option<CompactString>,
     /// Manager's email (or the source's id for them when their email is unknown).
-    pub manager: Option<String>,
+    pub manager: Option<CompactString>,
     /// Status from the deciding source (or the best-ranked record); `None` when no source lists
     /// them any more.
     pub status: Option<EmploymentStatus>,

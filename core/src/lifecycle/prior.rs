@@ -5,6 +5,8 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use compact_str::CompactString;
+
 use super::matching::{Groups, Hash128, Hashed, INDEX, Rec, SortedKeys, index_of, keys, normalise, widen};
 use super::person::Person;
 use super::policy::{MatchKey, Policy};
@@ -215,7 +217,7 @@ pub(super) fn settle_keys(people: &mut [Person], continues: &[Option<usize>], pr
         return;
     }
     // Rare (a split person, a source listing one id twice): owned keys from here on.
-    let mut taken: HashSet<String> = new_set(people.len() + prior.len());
+    let mut taken: HashSet<CompactString> = new_set(people.len() + prior.len());
     taken.extend(people.iter().map(|p| p.key.clone()).chain(prior.iter().map(|p| p.key.clone())));
     for i in clashing {
         let key = fresh_key(&people[i].key, |k| taken.contains(k));
@@ -225,11 +227,11 @@ pub(super) fn settle_keys(people: &mut [Person], continues: &[Option<usize>], pr
 }
 
 /// `base#2`, `base#3`, ...: the first that is not taken.
-fn fresh_key(base: &str, taken: impl Fn(&str) -> bool) -> String {
+fn fresh_key(base: &str, taken: impl Fn(&str) -> bool) -> CompactString {
     // At most one candidate per known key can be taken, so the search ends.
     let mut n = 2_u64;
     loop {
-        let key = format!("{base}#{n}");
+        let key = compact_str::format_compact!("{base}#{n}");
         if !taken(&key) {
             return key;
         }

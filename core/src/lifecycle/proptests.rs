@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use compact_str::format_compact;
 use proptest::prelude::*;
 
 use super::*;
@@ -25,14 +26,15 @@ fn record() -> impl Strategy<Value = SourceUser> {
         proptest::option::of(0u8..4),
     )
         .prop_map(|(id, email, emp, domain, status, guest, person)| SourceUser {
-            source_id: format!("r{id}"),
-            email: email
-                .map(|e| format!("p{e}@{}", ["acme.com", "ACME.com", "gmail.com"][usize::from(domain.unwrap_or(0))])),
-            employee_id: emp.map(|e| format!("E{e}")),
-            person_id: person.map(|p| format!("P{p}")),
+            source_id: format_compact!("r{id}"),
+            email: email.map(|e| {
+                format_compact!("p{e}@{}", ["acme.com", "ACME.com", "gmail.com"][usize::from(domain.unwrap_or(0))])
+            }),
+            employee_id: emp.map(|e| format_compact!("E{e}")),
+            person_id: person.map(|p| format_compact!("P{p}")),
             status,
             guest,
-            role: Some(format!("role-{}", id % 3)),
+            role: Some(format_compact!("role-{}", id % 3)),
             ..SourceUser::default()
         })
 }
@@ -114,7 +116,7 @@ proptest! {
     #[test]
     fn every_record_belongs_to_exactly_one_person(snaps in snapshots(), policy in policy()) {
         let people = run(&snaps, &policy, &[]);
-        let mut owned: Vec<(String, String)> = people.iter().flat_map(|p| p.records.iter().map(|r| (r.connection.to_string(), r.source_id.clone()))).collect();
+        let mut owned: Vec<(String, String)> = people.iter().flat_map(|p| p.records.iter().map(|r| (r.connection.to_string(), r.source_id.to_string()))).collect();
         let total = owned.len();
         owned.sort();
         owned.dedup();

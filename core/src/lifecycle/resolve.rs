@@ -10,6 +10,8 @@
 use std::cmp::Reverse;
 use std::time::Instant;
 
+use compact_str::CompactString;
+
 use super::HashSet;
 use super::managers::ManagerEmails;
 use super::matching::{Groups, Rec, match_records, normalise, trim};
@@ -158,8 +160,8 @@ const AHEAD: usize = 6;
 /// is never used does the same.) Each read takes one of the few places the processor has for
 /// reads under way, so fields that will not be copied are not read.
 fn touch(user: &SourceUser, lead: bool) {
-    let first = |s: &String| s.as_bytes().first().copied();
-    let opt = |s: &Option<String>| s.as_ref().and_then(first);
+    let first = |s: &CompactString| s.as_bytes().first().copied();
+    let opt = |s: &Option<CompactString>| s.as_ref().and_then(first);
     std::hint::black_box((first(&user.source_id), opt(&user.email), opt(&user.raw_status)));
     if lead {
         std::hint::black_box((
@@ -276,13 +278,13 @@ impl<'a> Ctx<'a> {
         a: Attribute,
         get: fn(&SourceUser) -> Option<&str>,
         from: &mut [Option<usize>; Attribute::ALL.len()],
-    ) -> Option<String> {
+    ) -> Option<CompactString> {
         let (value, c) = self
             .order(a)
             .iter()
             .find_map(|&c| by_conn.get(c).iter().find_map(|r| nonempty(get(r.user))).map(|v| (v, c)))?;
         from[a.index()] = Some(c);
-        Some(value.to_owned())
+        Some(CompactString::from(value))
     }
 
     /// The connections that have listed a person: those `prior` was seen in, and those of
@@ -334,24 +336,26 @@ impl<'a> Ctx<'a> {
                 from[Attribute::Manager.index()] = Some(c);
                 match m {
                     ManagerRef::Email(e) => e.clone(),
-                    ManagerRef::SourceId(id) => self.email_of.get(c, id).map_or_else(|| id.clone(), str::to_owned),
+                    ManagerRef::SourceId(id) => {
+                        self.email_of.get(c, id).map_or_else(|| id.clone(), CompactString::from)
+                    }
                 }
             });
 
         // Every other address, once whatever its case, in the order of the records.
         let mut seen: Vec<_> = email.as_deref().and_then(normalise).into_iter().collect();
-        let mut aliases: Vec<String> = Vec::new();
+        let mut aliases: Vec<CompactString> = Vec::new();
         for r in &by_conn.recs {
             for e in r.user.emails() {
                 if let Some(norm) = normalise(e).filter(|n| !seen.contains(n)) {
                     seen.push(norm);
-                    aliases.push(trim(e).to_owned());
+                    aliases.push(CompactString::from(trim(e)));
                 }
             }
         }
         drop(seen);
         if aliases.len() > 1 {
-            aliases.sort_by_cached_key(|a| a.to_lowercase());
+            aliases.sort_by_cached_key(CompactString::to_lowercase);
         }
 
         let records: Vec<PersonRecord> = recs
@@ -365,7 +369,7 @@ impl<'a> Ctx<'a> {
             .collect();
 
         let all_emails: Vec<&str> =
-            email.iter().map(String::as_str).chain(aliases.iter().map(String::as_str)).collect();
+            email.iter().map(CompactString::as_str).chain(aliases.iter().map(CompactString::as_str)).collect();
         let all_guest = recs.iter().all(|r| r.user.guest);
         let decision = self.decide(by_conn, &seen_in, &all_emails, all_guest, prior);
         drop(all_emails);
@@ -373,8 +377,15 @@ impl<'a> Ctx<'a> {
         let status = decision.status.or_else(|| {
             self.order(Attribute::Email).iter().find_map(|&c| by_conn.get(c).first().map(|r| r.user.status))
         });
-        let key = prior
-            .map_or_else(|| [&*self.names[recs[0].conn], ":", &recs[0].user.source_id].concat(), |p| p.key.clone());
+        let key = prior.map_or_else(
+            || {
+                let mut key = CompactString::from(&*self.names[recs[0].conn]);
+                key.push(':');
+                key.push_str(&recs[0].user.source_id);
+                key
+            },
+            |p| p.key.clone(),
+        );
         Person {
             key,
             email,
@@ -401,7 +412,7 @@ impl<'a> Ctx<'a> {
 
     /// A prior person no snapshot lists any more, kept because a source of truth dropped them.
     fn tombstone(&self, p: &Person) -> Person {
-        let emails: Vec<&str> = p.email.iter().chain(p.aliases.iter()).map(String::as_str).collect();
+        let emails: Vec<&str> = p.email.iter().chain(p.aliases.iter()).map(CompactString::as_str).collect();
         let decision = self.decide(&ByConn::default(), &p.seen_in, &emails, false, Some(p));
         Person {
             status: None,

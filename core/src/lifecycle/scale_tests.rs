@@ -1,6 +1,8 @@
 //! Tenants large enough that the resolver hashes keys and looks up and builds people on
 //! several threads: the result must be the one a small tenant's single thread gives.
 
+use compact_str::format_compact;
+
 use super::tests::{policy, run, user};
 use super::*;
 use crate::model::{EmploymentStatus as S, Lifecycle as L, SourceUser};
@@ -13,14 +15,17 @@ fn a_tenant_large_enough_to_be_resolved_on_every_core_resolves_as_a_small_one() 
     let p = Policy { match_on: vec![MatchKey::Email, MatchKey::EmployeeId], ..policy(&["ukg"]) };
     let email = |i: usize| format!("person{i}@acme.com");
     let ukg: Vec<SourceUser> = (0..N)
-        .map(|i| SourceUser { employee_id: Some(format!("E{i}")), ..user(&format!("u{i:05}"), &email(i), S::Active) })
+        .map(|i| SourceUser {
+            employee_id: Some(format_compact!("E{i}")),
+            ..user(&format!("u{i:05}"), &email(i), S::Active)
+        })
         .collect();
     // Azure lists everyone, every third by employee id only (no address): still one person.
     let azure: Vec<SourceUser> = (0..N)
         .map(|i| {
             let address = if i.is_multiple_of(3) { String::new() } else { email(i) };
             let mut u = user(&format!("a{i:05}"), &address, S::Active);
-            u.employee_id = Some(format!("e{i}"));
+            u.employee_id = Some(format_compact!("e{i}"));
             u
         })
         .collect();
@@ -35,17 +40,17 @@ fn a_tenant_large_enough_to_be_resolved_on_every_core_resolves_as_a_small_one() 
     // comes first (HR's) continues them; the Azure record becomes a new person with a key of its
     // own, exactly as when groups are looked up one by one.
     let split = |i: usize| i.is_multiple_of(7);
-    let ukg: Vec<SourceUser> =
-        ukg.into_iter()
-            .enumerate()
-            .map(|(i, u)| {
-                if split(i) {
-                    SourceUser { email: Some(format!("new{i}@acme.com")), employee_id: None, ..u }
-                } else {
-                    u
-                }
-            })
-            .collect();
+    let ukg: Vec<SourceUser> = ukg
+        .into_iter()
+        .enumerate()
+        .map(|(i, u)| {
+            if split(i) {
+                SourceUser { email: Some(format_compact!("new{i}@acme.com")), employee_id: None, ..u }
+            } else {
+                u
+            }
+        })
+        .collect();
     let after = run(&[("ukg", ukg), ("azure", azure)], &p, &first);
     let splits = (0..N).filter(|&i| split(i)).count();
     assert_eq!(after.len(), N + splits);
@@ -70,7 +75,10 @@ fn records_relisted_under_new_ids_are_found_again_by_their_keys() {
             .map(|i| {
                 let email =
                     if renamed && i % 5 == 0 { format!("renamed{i}@acme.com") } else { format!("p{i}@acme.com") };
-                SourceUser { employee_id: Some(format!("E{i}")), ..user(&format!("{prefix}{i:05}"), &email, S::Active) }
+                SourceUser {
+                    employee_id: Some(format_compact!("E{i}")),
+                    ..user(&format!("{prefix}{i:05}"), &email, S::Active)
+                }
             })
             .collect()
     };

@@ -452,7 +452,7 @@ mod tests {
             rank: 1,
             said: Said::Listed,
             status: Some(EmploymentStatus::Active),
-            raw_status: Some(raw.to_owned()),
+            raw_status: Some(raw.into()),
             outcome: Outcome::Decided,
         };
         let mut shared = Shared::default();

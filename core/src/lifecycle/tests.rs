@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use compact_str::CompactString;
+
 use super::*;
 use crate::model::{EmploymentStatus as S, Lifecycle as L, ManagerRef, SourceUser};
 
@@ -484,9 +486,9 @@ fn a_split_person_gets_a_key_of_its_own() {
     let after = run(&[("ukg", vec![user("3", ANN, S::Active), user("5", "bob@acme.com", S::Active)])], &p, &before);
     let keys: Vec<(&str, Option<&str>)> = after.iter().map(|x| (x.key.as_str(), x.email.as_deref())).collect();
     assert_ne!(keys[0].0, keys[1].0, "two people share a key: {keys:?}");
-    let events: Vec<(EventKind, Option<String>)> =
+    let events: Vec<(EventKind, Option<CompactString>)> =
         diff(&before, &after).into_iter().map(|e| (e.kind, e.email)).collect();
-    assert_eq!(events, vec![(EventKind::Joined, Some("bob@acme.com".to_owned()))], "bob joined");
+    assert_eq!(events, vec![(EventKind::Joined, Some("bob@acme.com".into()))], "bob joined");
 
     // ann moved from record 5 to record 7 and keeps `ukg:5`; a new record 5 (bob) sorts before
     // hers, takes `ukg:5` as a new person, and ann is renamed `ukg:7`: she "joins", bob does not.
@@ -495,9 +497,9 @@ fn a_split_person_gets_a_key_of_its_own() {
     let after = run(&[("ukg", vec![user("5", "bob@acme.com", S::Active), user("7", ANN, S::Active)])], &p, &moved);
     let ann = after.iter().find(|x| x.email.as_deref() == Some(ANN)).unwrap();
     assert_eq!(ann.key, "ukg:5", "ann keeps her key: {after:#?}");
-    let events: Vec<(EventKind, Option<String>)> =
+    let events: Vec<(EventKind, Option<CompactString>)> =
         diff(&moved, &after).into_iter().map(|e| (e.kind, e.email)).collect();
-    assert_eq!(events, vec![(EventKind::Joined, Some("bob@acme.com".to_owned()))], "bob joined");
+    assert_eq!(events, vec![(EventKind::Joined, Some("bob@acme.com".into()))], "bob joined");
 }
 
 #[test]

@@ -237,7 +237,7 @@ fn verdicts_read_as_sentences() {
 fn person(key: &str, lifecycle: L, was_current: bool, role: Option<&str>, department: Option<&str>) -> Person {
     Person {
         key: key.into(),
-        email: Some(format!("{key}@acme.com")),
+        email: Some(compact_str::format_compact!("{key}@acme.com")),
         aliases: Vec::new(),
         employee_id: None,
         first_name: None,
@@ -328,7 +328,8 @@ fn events_between_two_resolutions() {
         ),
     ];
     for (name, before, after, expect) in cases {
-        let got: Vec<(EventKind, String)> = diff(&before, &after).into_iter().map(|e| (e.kind, e.person)).collect();
+        let got: Vec<(EventKind, String)> =
+            diff(&before, &after).into_iter().map(|e| (e.kind, e.person.into())).collect();
         let expect: Vec<(EventKind, String)> = expect.into_iter().map(|(k, p)| (k, p.to_owned())).collect();
         assert_eq!(got, expect, "{name}");
     }
@@ -358,7 +359,7 @@ fn events_through_the_resolver() {
     let job = |id: &str, email: &str, role: &str| SourceUser { role: Some(role.into()), ..user(id, email, S::Active) };
     let first = run(&[("ukg", vec![job("1", ANN, "Engineer"), user("2", "bob@acme.com", S::PreHire)])], &p, &[]);
     let kinds = |before: &[Person], after: &[Person]| -> Vec<(EventKind, Option<String>)> {
-        diff(before, after).into_iter().map(|e| (e.kind, e.email)).collect()
+        diff(before, after).into_iter().map(|e| (e.kind, e.email.map(String::from))).collect()
     };
     assert_eq!(kinds(&[], &first), vec![(EventKind::Joined, Some(ANN.to_owned()))], "a pre-hire does not join");
     // The source reports the same title in another case: not a move; bob starts.

@@ -33,9 +33,9 @@ struct MemoryConnector<const BUGGY: bool> {
 
 fn record(source_id: &str, status: EmploymentStatus) -> SourceUser {
     SourceUser {
-        source_id: source_id.to_owned(),
+        source_id: source_id.into(),
         status,
-        raw_status: Some(status.as_str().to_owned()),
+        raw_status: Some(status.as_str().into()),
         ..SourceUser::default()
     }
 }
@@ -55,7 +55,7 @@ impl<const BUGGY: bool> FaultySandbox for Memory<BUGGY> {
     }
 
     fn expected_source_ids(&self) -> BTreeSet<String> {
-        self.users.iter().map(|u| u.source_id.clone()).collect()
+        self.users.iter().map(|u| u.source_id.to_string()).collect()
     }
 
     fn inject(&self, fault: &Fault, page: u32) -> Result<(), Unsupported> {
@@ -247,7 +247,7 @@ fn an_unmappable_record_is_kept_as_unknown_with_its_value_and_problem() {
 
 #[test]
 fn the_reference_must_be_complete_and_paged() {
-    let expected: BTreeSet<String> = reference().iter().map(|u| u.source_id.clone()).collect();
+    let expected: BTreeSet<String> = reference().iter().map(|u| u.source_id.to_string()).collect();
     assert_eq!(check_reference(&expected, &listing(Ok(reference()))), Ok(()));
     let short = Listing { pages: 1, ..listing(Ok(reference())) };
     let problem = check_reference(&expected, &short).unwrap_err();

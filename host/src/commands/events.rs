@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
+use roster_core::CompactString;
 use roster_core::lifecycle::{EventKind, PersonState};
 
 use crate::cli::EventsFormat;
@@ -27,21 +28,21 @@ pub const CSV_HEADER: [&str; 12] = [
 ];
 
 fn csv_row(e: &StoredEvent) -> [String; 12] {
-    let s = |v: &Option<String>| v.clone().unwrap_or_default();
+    let s = |v: Option<&str>| v.unwrap_or_default().to_owned();
     let l = |st: &PersonState| st.lifecycle.map(|l| l.as_str().to_owned()).unwrap_or_default();
     [
         e.at.clone(),
         e.kind.as_str().to_owned(),
-        s(&e.email),
+        s(e.email.as_deref()),
         e.person.clone(),
-        s(&e.decided_by),
+        s(e.decided_by.as_deref()),
         l(&e.before),
         l(&e.after),
-        s(&e.before.role),
-        s(&e.after.role),
-        s(&e.before.department),
-        s(&e.after.department),
-        s(&e.command),
+        s(e.before.role.as_deref()),
+        s(e.after.role.as_deref()),
+        s(e.before.department.as_deref()),
+        s(e.after.department.as_deref()),
+        s(e.command.as_deref()),
     ]
 }
 
@@ -55,7 +56,7 @@ pub fn change(e: &StoredEvent) -> String {
             crate::engine::lifecycle_name(a.lifecycle)
         );
     }
-    let v = |x: &Option<String>| x.clone().unwrap_or_else(|| "-".to_owned());
+    let v = |x: &Option<CompactString>| x.as_deref().unwrap_or("-").to_owned();
     let mut parts = Vec::new();
     if b.role != a.role {
         parts.push(format!("role: {} -> {}", v(&b.role), v(&a.role)));

@@ -4,8 +4,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{Result, anyhow};
-use roster_core::SourceUser;
 use roster_core::lifecycle::{Attribute, Person, Policy, Verdict};
+use roster_core::{CompactString, SourceUser};
 use serde::Serialize;
 
 use crate::cli::Format;
@@ -102,7 +102,7 @@ impl<'a> Explanation<'a> {
             .collect();
         not_sources.dedup();
         let mut events = Vec::new();
-        store.for_each_event(&EventFilter { person: Some(p.key.clone()), ..EventFilter::default() }, |e| {
+        store.for_each_event(&EventFilter { person: Some(p.key.to_string()), ..EventFilter::default() }, |e| {
             events.push(e);
             Ok(())
         })?;
@@ -203,11 +203,11 @@ pub fn text(explained: &Explanation<'_>, applied: Option<&(Policy, String)>) -> 
     ]);
     for r in &explained.source_records {
         let u = &r.user;
-        let s = |v: &Option<String>| v.clone().unwrap_or_default();
+        let s = |v: &Option<CompactString>| v.as_deref().unwrap_or_default().to_owned();
         let d = |v: Option<chrono::NaiveDate>| v.map(|d| d.to_string()).unwrap_or_default();
         records.add_row(vec![
             r.connection.clone(),
-            u.source_id.clone(),
+            u.source_id.to_string(),
             u.status.to_string(),
             s(&u.raw_status),
             s(&u.email),

@@ -101,10 +101,10 @@ pub struct PlanPerson {
 impl PlanPerson {
     fn of(p: &Person) -> Self {
         Self {
-            key: p.key.clone(),
-            email: p.email.clone(),
-            employee_id: p.employee_id.clone(),
-            display_name: p.display_name.clone(),
+            key: p.key.to_string(),
+            email: p.email.as_deref().map(str::to_owned),
+            employee_id: p.employee_id.as_deref().map(str::to_owned),
+            display_name: p.display_name.as_deref().map(str::to_owned),
             decided_by: p.decided_by.as_deref().map(str::to_owned),
             rule: p.rule.to_string(),
         }

@@ -16,7 +16,7 @@ fn with(id: &str, status: S, role: &str, department: &str) -> SourceUser {
     SourceUser {
         role: Some(role.into()),
         department: Some(department.into()),
-        raw_status: Some(status.as_str().to_uppercase()),
+        raw_status: Some(status.as_str().to_uppercase().into()),
         ..person(id, status)
     }
 }
@@ -34,8 +34,8 @@ fn hr() -> Vec<SourceUser> {
 
 fn idp() -> Vec<SourceUser> {
     let account = |id: &str, status: S| SourceUser {
-        source_id: format!("idp-{id}"),
-        raw_status: Some(format!("accountEnabled={}", status == S::Active)),
+        source_id: roster_core::compact_str::format_compact!("idp-{id}"),
+        raw_status: Some(roster_core::compact_str::format_compact!("accountEnabled={}", status == S::Active)),
         ..person(id, status)
     };
     vec![account("ann", S::Active), account("bob", S::Active), account("cy", S::Disabled), account("fay", S::Active)]

@@ -10,7 +10,7 @@
 
 use roster_core::lifecycle::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use roster_core::model::ManagerRef;
-use roster_core::{EmploymentStatus, SourceUser};
+use roster_core::{CompactString, EmploymentStatus, SourceUser};
 
 /// A record as a chunk stores it: one line of JSON.
 pub(super) trait JsonLine {
@@ -58,7 +58,7 @@ impl JsonLine for Person {
         out.extend_from_slice(b",\"email\":");
         nullable(out, email.as_deref())?;
         out.extend_from_slice(b",\"aliases\":");
-        strings(out, aliases.iter().map(String::as_str))?;
+        strings(out, aliases.iter().map(CompactString::as_str))?;
         for (k, value) in [
             (&b",\"employee_id\":"[..], employee_id),
             (b",\"first_name\":", first_name),
@@ -292,17 +292,18 @@ fn some(out: &mut Vec<u8>, key: &[u8], value: Option<&str>) -> serde_json::Resul
 }
 
 /// `key` and `values`, unless there are none (`skip_serializing_if = "Vec::is_empty"`).
-fn list(out: &mut Vec<u8>, key: &[u8], values: &[String]) -> serde_json::Result<()> {
+fn list(out: &mut Vec<u8>, key: &[u8], values: &[impl AsRef<str>]) -> serde_json::Result<()> {
     if values.is_empty() {
         return Ok(());
     }
     out.extend_from_slice(key);
-    strings(out, values.iter().map(String::as_str))
+    strings(out, values.iter().map(AsRef::as_ref))
 }
 
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;
+    use roster_core::compact_str::format_compact;
     use roster_core::lifecycle::{Attribute, Name};
     use roster_core::model::Lifecycle;
 
@@ -315,20 +316,20 @@ mod tests {
     }
 
     fn full(text: &str) -> SourceUser {
-        let s = |suffix: &str| Some(format!("{text}{suffix}"));
+        let s = |suffix: &str| Some(format_compact!("{text}{suffix}"));
         SourceUser {
-            source_id: format!("C1/{text}"),
+            source_id: format_compact!("C1/{text}"),
             person_id: s("p"),
             employee_id: s("e"),
             email: s("@acme.example"),
-            aliases: vec![format!("{text}.1@acme.example"), format!("{text}.2@acme.example")],
+            aliases: vec![format_compact!("{text}.1@acme.example"), format_compact!("{text}.2@acme.example")],
             first_name: s("f"),
             last_name: s("l"),
             display_name: s("d"),
             role: s("r"),
             role_code: s("rc"),
             department: s("dep"),
-            manager: Some(ManagerRef::SourceId(format!("C1/{text}m"))),
+            manager: Some(ManagerRef::SourceId(format_compact!("C1/{text}m"))),
             status: EmploymentStatus::OnLeave,
             raw_status: s("L"),
             hire_date: NaiveDate::from_ymd_opt(2019, 3, 4),
@@ -346,11 +347,11 @@ mod tests {
         for text in texts {
             users.push(full(text));
             let mut email_manager = full(text);
-            email_manager.manager = Some(ManagerRef::Email(format!("{text}@acme.example")));
+            email_manager.manager = Some(ManagerRef::Email(format!("{text}@acme.example").into()));
             email_manager.guest = false;
-            email_manager.aliases = vec![text.to_owned()];
+            email_manager.aliases = vec![text.to_owned().into()];
             users.push(email_manager);
-            users.push(SourceUser { source_id: text.to_owned(), ..SourceUser::default() });
+            users.push(SourceUser { source_id: text.to_owned().into(), ..SourceUser::default() });
         }
         for status in EmploymentStatus::ALL {
             users.push(SourceUser { status, ..full("s") });
@@ -364,7 +365,7 @@ mod tests {
 
     fn person(text: &str, rule: Rule, outcomes: Vec<Outcome>) -> Person {
         let name = |n: &str| Name::from(n);
-        let s = |suffix: &str| Some(format!("{text}{suffix}"));
+        let s = |suffix: &str| Some(format_compact!("{text}{suffix}"));
         let trace: Vec<Verdict> = outcomes
             .into_iter()
             .enumerate()
@@ -373,14 +374,14 @@ mod tests {
                 rank: i + 1,
                 said: [Said::Listed, Said::Absent, Said::NotListed, Said::NoSnapshot][i % 4],
                 status: (i % 2 == 0).then_some(EmploymentStatus::Active),
-                raw_status: (i % 3 == 0).then(|| format!("A{text}")),
+                raw_status: (i % 3 == 0).then(|| format_compact!("A{text}")),
                 outcome,
             })
             .collect();
         Person {
-            key: format!("ukg:{text}"),
+            key: format_compact!("ukg:{text}"),
             email: s("@acme.example"),
-            aliases: vec![format!("{text}.1@acme.example")],
+            aliases: vec![format_compact!("{text}.1@acme.example")],
             employee_id: s("e"),
             first_name: s("f"),
             last_name: s("l"),
@@ -398,13 +399,13 @@ mod tests {
             records: vec![
                 PersonRecord {
                     connection: name("ukg"),
-                    source_id: format!("C1/{text}"),
+                    source_id: format_compact!("C1/{text}"),
                     status: EmploymentStatus::Terminated,
                     raw_status: s("T"),
                 },
                 PersonRecord {
                     connection: name(text),
-                    source_id: text.to_owned(),
+                    source_id: text.into(),
                     status: EmploymentStatus::Unknown,
                     raw_status: None,
                 },
@@ -422,7 +423,7 @@ mod tests {
                 Rule::Status { status: EmploymentStatus::OnLeave },
                 Rule::PreHire { hire_date: NaiveDate::from_ymd_opt(2027, 1, 4) },
                 Rule::PreHire { hire_date: None },
-                Rule::UnknownStatus { raw_status: Some(text.to_owned()) },
+                Rule::UnknownStatus { raw_status: Some(text.to_owned().into()) },
                 Rule::UnknownStatus { raw_status: None },
                 Rule::Absent,
                 Rule::ExternalDomain { domain: text.to_owned() },

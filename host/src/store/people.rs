@@ -141,8 +141,8 @@ impl Store {
                 insert.execute(params![
                     at,
                     e.kind.as_str(),
-                    e.person,
-                    e.email,
+                    e.person.as_str(),
+                    e.email.as_deref(),
                     e.decided_by,
                     serde_json::to_string(&e.before)?,
                     serde_json::to_string(&e.after)?,

@@ -14,9 +14,9 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use anyhow::{Context, Result};
-use roster_core::Lifecycle;
 use roster_core::lifecycle::Person;
 use roster_core::parallel::extend_in_runs;
+use roster_core::{CompactString, Lifecycle};
 use rusqlite::{Transaction, params};
 
 use super::Store;
@@ -318,7 +318,7 @@ impl Store {
     /// the query are returned, or else those with it as an alias.
     pub fn find_people(&self, query: &str) -> Result<Vec<Person>> {
         let q = query.trim().to_lowercase();
-        let is = |value: &Option<String>| value.as_deref().is_some_and(|v| v.to_lowercase() == q);
+        let is = |value: &Option<CompactString>| value.as_deref().is_some_and(|v| v.to_lowercase() == q);
         let mut people: Vec<Person> = Vec::new();
         // Chunks from the last one starting before the email's first place to the first one
         // starting after its last.
@@ -390,7 +390,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, email)| SourceUser {
-                source_id: format!("u{}", 12 - i),
+                source_id: format!("u{}", 12 - i).into(),
                 email: email.map(Into::into),
                 status: EmploymentStatus::Active,
                 ..SourceUser::default()
@@ -423,8 +423,8 @@ mod tests {
             (0..n)
                 .filter(|i| *i != skip)
                 .map(|i| SourceUser {
-                    source_id: format!("u{i:04}"),
-                    email: Some(format!("p{i:04}@acme.com")),
+                    source_id: format!("u{i:04}").into(),
+                    email: Some(format!("p{i:04}@acme.com").into()),
                     status: EmploymentStatus::Active,
                     ..SourceUser::default()
                 })

@@ -344,8 +344,8 @@ pub(super) fn rows_into_chunks(tx: &rusqlite::Transaction<'_>) -> rusqlite_migra
 }
 
 fn encode_users(users: &[SourceUser], stored: &chunks::Stored) -> serde_json::Result<Chunk> {
-    let first = users.first().map(|u| u.source_id.clone()).unwrap_or_default();
-    chunks::encode(users, |u| &u.source_id, first, stored)
+    let first = users.first().map(|u| u.source_id.to_string()).unwrap_or_default();
+    chunks::encode(users, |u| u.source_id.as_str(), first, stored)
 }
 
 /// The source id of a stored record's line, read without the rest of the record.
@@ -378,7 +378,7 @@ mod tests {
             user("C1/ABCDEFGHIJKLMN", "f"),
             user("C1/ABCDEFGHIJKLMN-2", "g"),
         ];
-        let ordered: Vec<(String, String)> =
+        let ordered: Vec<(roster_core::CompactString, roster_core::CompactString)> =
             in_id_order(listing).into_iter().map(|u| (u.source_id, u.first_name.unwrap_or_default())).collect();
         let want = [
             ("C1/", "d"),
@@ -387,14 +387,14 @@ mod tests {
             ("C1/ABCDEFGHIJKLMN-2", "g"),
             ("C1/B", "e"),
         ];
-        assert_eq!(ordered, want.map(|(id, name)| (id.to_owned(), name.to_owned())));
+        assert_eq!(ordered, want.map(|(id, name)| (id.into(), name.into())));
     }
 
     #[test]
     fn a_large_listing_is_copied_in_order_on_every_core() {
         let n = PARALLEL_COPY_FROM * 2 + 7;
         let user = |i: usize, copy: &str| SourceUser {
-            source_id: format!("C1/{i:07}"),
+            source_id: format!("C1/{i:07}").into(),
             role: Some(copy.into()),
             ..SourceUser::default()
         };

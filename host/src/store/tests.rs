@@ -9,7 +9,7 @@ use roster_core::{EmploymentStatus, Lifecycle, SourceUser};
 use super::*;
 
 fn user(id: &str, status: EmploymentStatus) -> SourceUser {
-    SourceUser { source_id: id.into(), email: Some(format!("{id}@acme.com")), status, ..SourceUser::default() }
+    SourceUser { source_id: id.into(), email: Some(format!("{id}@acme.com").into()), status, ..SourceUser::default() }
 }
 
 fn users(n: usize) -> Vec<SourceUser> {
@@ -328,7 +328,7 @@ fn events_are_listed_by_time_kind_and_person() {
     let event = |kind, person: &str| Event {
         kind,
         person: person.into(),
-        email: Some(format!("{person}@acme.com")),
+        email: Some(format!("{person}@acme.com").into()),
         decided_by: Some("hr".into()),
         before: state(Lifecycle::Past),
         after: state(Lifecycle::Current),
@@ -371,8 +371,9 @@ fn many_people_are_listed_in_order_counted_and_found_from_their_chunks() {
                 &format!("u{i:05}"),
                 if i % 7 == 0 { EmploymentStatus::Terminated } else { EmploymentStatus::Active },
             );
-            u.email = (i % 50 != 0).then(|| format!("{}.{i}@Acme.com", ["zoe", "Ann", "bob"][i % 3]));
-            u.employee_id = Some(format!("E{i}"));
+            u.email = (i % 50 != 0)
+                .then(|| roster_core::compact_str::format_compact!("{}.{i}@Acme.com", ["zoe", "Ann", "bob"][i % 3]));
+            u.employee_id = Some(format!("E{i}").into());
             u
         })
         .collect();
@@ -449,7 +450,7 @@ fn people_stored_a_row_each_are_moved_into_chunks() {
         for p in people.iter().rev() {
             conn.execute(
                 "INSERT INTO people (key, lifecycle, email, employee_id, data) VALUES (?1, ?2, lower(?3), NULL, ?4)",
-                params![p.key, p.lifecycle.as_str(), p.email, serde_json::to_string(p).unwrap()],
+                params![p.key.as_str(), p.lifecycle.as_str(), p.email.as_deref(), serde_json::to_string(p).unwrap()],
             )
             .unwrap();
         }
@@ -540,14 +541,14 @@ fn a_snapshot_stored_a_row_per_record_is_moved_into_chunks() {
             let data = serde_json::to_string(u).unwrap();
             conn.execute(
                 "INSERT INTO source_users (connection, source_id, hash, data) VALUES ('hr', ?1, ?2, ?3)",
-                params![u.source_id, content_hash(&data), data],
+                params![u.source_id.as_str(), content_hash(&data), data],
             )
             .unwrap();
         }
         for u in &listed[..2] {
             conn.execute(
                 "INSERT INTO pending_users (connection, source_id, data) VALUES ('hr', ?1, ?2)",
-                params![u.source_id, serde_json::to_string(u).unwrap()],
+                params![u.source_id.as_str(), serde_json::to_string(u).unwrap()],
             )
             .unwrap();
         }

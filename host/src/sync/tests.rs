@@ -38,7 +38,7 @@ impl Connector for Fake {
 pub(crate) fn person(id: &str, status: EmploymentStatus) -> SourceUser {
     SourceUser {
         source_id: id.into(),
-        email: Some(format!("{id}@acme.com")),
+        email: Some(format!("{id}@acme.com").into()),
         role: Some("Engineer".into()),
         status,
         ..SourceUser::default()
@@ -168,7 +168,7 @@ fn lifecycles(store: &Store) -> Vec<(String, Lifecycle, Option<String>)> {
     let mut people = Vec::new();
     store
         .for_each_person(None, |p| {
-            people.push((p.email.unwrap(), p.lifecycle, p.decided_by.as_deref().map(str::to_owned)));
+            people.push((p.email.unwrap().into(), p.lifecycle, p.decided_by.as_deref().map(str::to_owned)));
             Ok(())
         })
         .unwrap();
