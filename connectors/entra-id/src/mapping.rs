@@ -107,12 +107,12 @@ pub fn is_email_address(upn: &str) -> bool {
 }
 
 /// Trimmed, and `None` when empty: Graph sends `null` and `""` alike for "not set".
-fn clean(value: Option<&String>) -> Option<CompactString> {
+fn clean(value: Option<&CompactString>) -> Option<CompactString> {
     trimmed(value).map(CompactString::from)
 }
 
 /// [`clean`] without the copy, for values that are only read.
-fn trimmed(value: Option<&String>) -> Option<&str> {
+fn trimmed(value: Option<&CompactString>) -> Option<&str> {
     value.map(|v| roster_core::model::trim(v)).filter(|v| !v.is_empty())
 }
 

@@ -4,6 +4,7 @@
 //! Microsoft adds (or one we did not select) never breaks a sync. Only what the mapping needs is
 //! declared; nothing else about a person is parsed.
 
+use roster_core::CompactString;
 use serde::Deserialize;
 
 /// The `$select` list of the users listing: what the mapping reads, plus `employeeType`, which is
@@ -26,30 +27,30 @@ pub struct UsersPage {
 #[serde(rename_all = "camelCase")]
 pub struct GraphUser {
     /// The object id: stable for the life of the account.
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
     /// Name shown in the directory.
-    pub display_name: Option<String>,
+    pub display_name: Option<CompactString>,
     /// Given name.
-    pub given_name: Option<String>,
+    pub given_name: Option<CompactString>,
     /// Family name.
-    pub surname: Option<String>,
+    pub surname: Option<CompactString>,
     /// Primary SMTP address; null for accounts without a mailbox.
-    pub mail: Option<String>,
+    pub mail: Option<CompactString>,
     /// The sign-in name (`user@domain`, or `x_y#EXT#@tenant` for guests).
-    pub user_principal_name: Option<String>,
+    pub user_principal_name: Option<CompactString>,
     /// Whether the account can sign in. Kept as raw JSON so that a value that is not a boolean
     /// makes this user's status unknown instead of failing the whole page.
     pub account_enabled: Option<serde_json::Value>,
     /// Job title.
-    pub job_title: Option<String>,
+    pub job_title: Option<CompactString>,
     /// Department.
-    pub department: Option<String>,
+    pub department: Option<CompactString>,
     /// The employee number HR assigned.
-    pub employee_id: Option<String>,
+    pub employee_id: Option<CompactString>,
     /// Hire date (a `DateTimeOffset`, e.g. `2026-07-01T00:00:00Z`).
-    pub employee_hire_date: Option<String>,
+    pub employee_hire_date: Option<CompactString>,
     /// `Member` or `Guest`.
-    pub user_type: Option<String>,
+    pub user_type: Option<CompactString>,
 }
 
 /// A successful answer of the token endpoint.

@@ -4,6 +4,7 @@
 //! Google adds never breaks a sync. Only what the mapping needs is declared; addresses, phones,
 //! custom schemas and everything else about a person are never parsed.
 
+use roster_core::CompactString;
 use serde::Deserialize;
 
 /// One page of `GET /admin/directory/v1/users`.
@@ -21,18 +22,18 @@ pub struct UsersPage {
 #[serde(rename_all = "camelCase")]
 pub struct GoogleUser {
     /// The immutable user id (a numeric string).
-    pub id: Option<String>,
+    pub id: Option<CompactString>,
     /// The primary email address.
-    pub primary_email: Option<String>,
+    pub primary_email: Option<CompactString>,
     /// Other addresses of the same mailbox.
-    pub aliases: Option<Vec<String>>,
+    pub aliases: Option<Vec<CompactString>>,
     /// The user's name.
     pub name: Option<UserName>,
     /// Whether the account is suspended. Kept as raw JSON so that an unexpected value is reported
     /// as unknown instead of failing the whole page or being read as "not suspended".
     pub suspended: Option<serde_json::Value>,
     /// Why the account is suspended (`ADMIN`, `WEB_LOGIN_REQUIRED`, `ABUSE`, ...).
-    pub suspension_reason: Option<String>,
+    pub suspension_reason: Option<CompactString>,
     /// Whether the account is archived (an Archived User licence). Raw JSON, like `suspended`.
     pub archived: Option<serde_json::Value>,
     /// Jobs: title, department, and which one is primary.
@@ -48,20 +49,20 @@ pub struct GoogleUser {
 #[serde(rename_all = "camelCase")]
 pub struct UserName {
     /// First name.
-    pub given_name: Option<String>,
+    pub given_name: Option<CompactString>,
     /// Last name.
-    pub family_name: Option<String>,
+    pub family_name: Option<CompactString>,
     /// The full name as Google shows it.
-    pub full_name: Option<String>,
+    pub full_name: Option<CompactString>,
 }
 
 /// One entry of `organizations`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Organization {
     /// Job title.
-    pub title: Option<String>,
+    pub title: Option<CompactString>,
     /// Department.
-    pub department: Option<String>,
+    pub department: Option<CompactString>,
     /// Whether this is the user's primary organisation.
     pub primary: Option<bool>,
 }
@@ -72,9 +73,9 @@ pub struct Organization {
 pub struct ExternalId {
     /// `organization` (the employee id), `account`, `customer`, `login_id`, `network`, `custom`...
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<CompactString>,
     /// The identifier.
-    pub value: Option<String>,
+    pub value: Option<CompactString>,
 }
 
 /// One entry of `relations`.
@@ -82,9 +83,9 @@ pub struct ExternalId {
 pub struct Relation {
     /// `manager`, `assistant`, `spouse`, ...
     #[serde(rename = "type")]
-    pub kind: Option<String>,
+    pub kind: Option<CompactString>,
     /// The related person's email address.
-    pub value: Option<String>,
+    pub value: Option<CompactString>,
 }
 
 /// A successful answer of the token endpoint.
