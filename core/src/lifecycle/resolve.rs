@@ -21,6 +21,7 @@ use super::prior::{PriorIndex, continued, settle_keys};
 use super::shared::{Name, NameSet, Shared};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
 use crate::parallel::{extend_in_runs, join};
+use crate::prefetch::{prefetch_read, prefetch_value};
 
 /// One connection's latest complete snapshot.
 #[derive(Debug, Clone, Copy)]
@@ -129,10 +130,11 @@ fn build_people(
         let mut recs: Vec<Rec<'_>> = Vec::new();
         let end = run.end;
         let people = groups.run(run.clone()).zip(&continues[run.clone()]).zip(run).map(|((group, found), g)| {
-            if let Some(ahead) = (g + AHEAD < end).then(|| groups.get(g + AHEAD)).flatten() {
-                for &i in ahead {
-                    touch(records[i].user, records[i].conn == lead);
-                }
+            for &i in groups.get(g + RECORDS_AHEAD).filter(|_| g + RECORDS_AHEAD < end).unwrap_or_default() {
+                prefetch_value(records[i].user);
+            }
+            for &i in groups.get(g + TEXT_AHEAD).filter(|_| g + TEXT_AHEAD < end).unwrap_or_default() {
+                prefetch_text(records[i].user, records[i].conn == lead);
             }
             recs.clear();
             recs.extend(group.iter().map(|&i| records[i]));
@@ -145,33 +147,35 @@ fn build_people(
     out
 }
 
-/// How many groups ahead of the one being built [`touch`] reads.
-const AHEAD: usize = 6;
-
-/// Reads a byte of each of the record's fields that building a person copies, and throws it away;
-/// of the attributes' fields only when the record is of the connection that leads attribute
-/// precedence (`lead`), as other records' values are rarely taken.
+/// How many groups ahead of the one being built their records are asked for, and (nearer, as
+/// they are in cache by then) the text their fields point to.
 ///
-/// A person's records lie at three unrelated places in three snapshots, and each field at yet
-/// another: built one after another, every one of those reads would wait for memory in turn
-/// (about 190 ns each on the development machine). Read a few groups ahead, they are all on
-/// their way at once and in cache when the person is built: at 3 x 1M people, building took 1.8
-/// to 2.1 s instead of 2.4 to 2.7 s. (Safe Rust has no prefetch instruction; a read whose value
-/// is never used does the same.) Each read takes one of the few places the processor has for
-/// reads under way, so fields that will not be copied are not read.
-fn touch(user: &SourceUser, lead: bool) {
-    let first = |s: &CompactString| s.as_bytes().first().copied();
-    let opt = |s: &Option<CompactString>| s.as_ref().and_then(first);
-    std::hint::black_box((first(&user.source_id), opt(&user.email), opt(&user.raw_status)));
+/// A person's records lie at three unrelated places in three snapshots, and a long text of a
+/// field at yet another: built one after another, every one of those reads would wait for
+/// memory in turn (about 190 ns each on the development machine). Asked for ahead, they are on
+/// their way at once and in cache when the person is built. At 3 x 1M people, reading a byte of
+/// each field six groups ahead took building from 2.4-2.7 s to 1.8-2.1 s; prefetching records
+/// twelve groups ahead and their text six, a tenth less again (docs/performance.md; eight and
+/// four, sixteen and eight, or twenty and six groups did no better within the drift).
+const RECORDS_AHEAD: usize = 12;
+/// See [`RECORDS_AHEAD`].
+const TEXT_AHEAD: usize = 6;
+
+/// Asks for the text of each of the record's fields that building a person copies, where it is
+/// not held inline; of the attributes' fields only when the record is of the connection that
+/// leads attribute precedence (`lead`), as other records' values are rarely taken.
+fn prefetch_text(user: &SourceUser, lead: bool) {
+    let text = |s: &CompactString| prefetch_read(s.as_ptr());
+    let opt = |s: &Option<CompactString>| s.iter().for_each(text);
+    text(&user.source_id);
+    opt(&user.email);
+    opt(&user.raw_status);
     if lead {
-        std::hint::black_box((
-            opt(&user.employee_id),
-            opt(&user.first_name),
-            opt(&user.last_name),
-            opt(&user.display_name),
-            opt(&user.role),
-            opt(&user.department),
-        ));
+        for field in
+            [&user.employee_id, &user.first_name, &user.last_name, &user.display_name, &user.role, &user.department]
+        {
+            opt(field);
+        }
     }
 }
 
