@@ -10,7 +10,7 @@
 //! the address, and changes nothing any load returns. Before it, the resolver read a byte of
 //! each field ahead and threw it away (a safe stand-in), which waits for memory as an ordinary
 //! read does and so holds up the work behind it: with the hint, building the people of three
-//! snapshots of a million took about a tenth less time (docs/performance.md).
+//! snapshots of a million took a sixth to a third less time (docs/performance.md).
 
 /// Asks for the cache line that holds `p` to be brought into every level of cache. On targets
 /// other than x86-64 it does nothing.

@@ -155,8 +155,8 @@ fn build_people(
 /// memory in turn (about 190 ns each on the development machine). Asked for ahead, they are on
 /// their way at once and in cache when the person is built. At 3 x 1M people, reading a byte of
 /// each field six groups ahead took building from 2.4-2.7 s to 1.8-2.1 s; prefetching records
-/// twelve groups ahead and their text six, a tenth less again (docs/performance.md; eight and
-/// four, sixteen and eight, or twenty and six groups did no better within the drift).
+/// twelve groups ahead and their text six, a sixth to a third less again (docs/performance.md;
+/// eight and four, sixteen and eight, or twenty and six groups did no better within the drift).
 const RECORDS_AHEAD: usize = 12;
 /// See [`RECORDS_AHEAD`].
 const TEXT_AHEAD: usize = 6;
