@@ -30,11 +30,13 @@ pub(crate) fn prefetch_read<T: ?Sized>(p: *const T) {
 #[inline]
 pub(crate) fn prefetch_read<T: ?Sized>(_: *const T) {}
 
-/// Asks for every cache line of `value` (not of what it points to).
+/// Asks for every cache line of `value` (not of what it points to): a line every 64 bytes from
+/// its start, and the line of its last byte, which is one more when `value` does not start on a
+/// line.
 #[inline]
 pub(crate) fn prefetch_value<T>(value: &T) {
     let start = std::ptr::from_ref(value).cast::<u8>();
-    for offset in (0..size_of::<T>()).step_by(64) {
+    for offset in (0..size_of::<T>()).step_by(64).chain(size_of::<T>().checked_sub(1)) {
         prefetch_read(start.wrapping_add(offset));
     }
 }
