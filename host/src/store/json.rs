@@ -347,11 +347,11 @@ mod tests {
         for text in texts {
             users.push(full(text));
             let mut email_manager = full(text);
-            email_manager.manager = Some(ManagerRef::Email(format!("{text}@acme.example").into()));
+            email_manager.manager = Some(ManagerRef::Email(format_compact!("{text}@acme.example")));
             email_manager.guest = false;
-            email_manager.aliases = vec![text.to_owned().into()];
+            email_manager.aliases = vec![text.into()];
             users.push(email_manager);
-            users.push(SourceUser { source_id: text.to_owned().into(), ..SourceUser::default() });
+            users.push(SourceUser { source_id: text.into(), ..SourceUser::default() });
         }
         for status in EmploymentStatus::ALL {
             users.push(SourceUser { status, ..full("s") });
@@ -423,7 +423,7 @@ mod tests {
                 Rule::Status { status: EmploymentStatus::OnLeave },
                 Rule::PreHire { hire_date: NaiveDate::from_ymd_opt(2027, 1, 4) },
                 Rule::PreHire { hire_date: None },
-                Rule::UnknownStatus { raw_status: Some(text.to_owned().into()) },
+                Rule::UnknownStatus { raw_status: Some(text.into()) },
                 Rule::UnknownStatus { raw_status: None },
                 Rule::Absent,
                 Rule::ExternalDomain { domain: text.to_owned() },
