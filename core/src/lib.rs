@@ -24,7 +24,7 @@ pub mod model;
 pub mod pace;
 pub mod paging;
 pub mod parallel;
-mod prefetch;
+pub mod prefetch;
 pub mod sandbox;
 pub mod secret;
 #[cfg(feature = "testkit")]
