@@ -5,15 +5,16 @@
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use roster_core::SourceUser;
-use roster_core::parallel::extend_in_runs;
+use roster_core::parallel::{drop_aside, extend_in_runs};
+use roster_core::prefetch::{prefetch_record, prefetch_record_text};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::chunks::{self, Changes, Chunk};
-use super::{busy_context, now};
+use super::{Writers, busy_context, now};
 
 /// Gathers the pages of one connection's listing, then merges them into its snapshot or, when
 /// dropped unmerged, discards them: nothing is written before the listing is complete.
@@ -28,7 +29,7 @@ pub struct SnapshotWriter {
     path: PathBuf,
     connection: String,
     connector: String,
-    commit_lock: Arc<Mutex<()>>,
+    writers: Arc<Writers>,
     users: Vec<SourceUser>,
 }
 
@@ -85,14 +86,14 @@ impl SnapshotWriter {
         path: PathBuf,
         connection: &str,
         connector: &str,
-        commit_lock: Arc<Mutex<()>>,
+        writers: Arc<Writers>,
     ) -> Self {
         Self {
             conn,
             path,
             connection: connection.to_owned(),
             connector: connector.to_owned(),
-            commit_lock,
+            writers,
             users: Vec::new(),
         }
     }
@@ -112,7 +113,7 @@ impl SnapshotWriter {
     /// is held instead, and nothing changes. Returns what it did, and the snapshot when it was
     /// replaced.
     pub fn commit(self, max_drop_percent: f64, force: bool) -> Result<(Commit, Option<Committed>)> {
-        let Self { mut conn, path, connection, connector, commit_lock, users } = self;
+        let Self { mut conn, path, connection, connector, writers, users } = self;
         let received = users.len();
         let started = std::time::Instant::now();
         let users = in_id_order(users);
@@ -125,7 +126,7 @@ impl SnapshotWriter {
             );
         }
         // In-process merges take turns; other processes are waited for by the busy timeout.
-        let _turn = commit_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let turn = writers.commit_lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(|e| busy_context(e, &path))?;
         let previous: Option<i64> = tx.query_row(
             "SELECT CASE WHEN (SELECT last_success_at FROM connections WHERE name = ?1) IS NULL THEN NULL
@@ -157,6 +158,8 @@ impl SnapshotWriter {
                 params![connection, now(), i64::try_from(staged.users).unwrap_or(i64::MAX)],
             )?;
             tx.commit().map_err(|e| busy_context(e, &path)).context("cannot keep the held listing")?;
+            drop(turn);
+            writers.checkpoint_aside(conn);
             return Ok((Commit::Held(staged), None));
         }
 
@@ -197,6 +200,10 @@ impl SnapshotWriter {
             commit_ms = committing.elapsed().as_millis(),
             "{connection}: snapshot merged"
         );
+        drop(turn);
+        if records_changed > 0 {
+            writers.checkpoint_aside(conn);
+        }
         let commit = Commit::Replaced { users: staged.users, records_changed };
         Ok((commit, Some(Committed { connection, version, users: Arc::new(users) })))
     }
@@ -210,7 +217,10 @@ impl SnapshotWriter {
 /// source-id order, the order in which the resolver reads them. Resolving a million people whose
 /// strings were scattered in the vendor's order took 5.8 s instead of 2.4 s (every field a cache
 /// miss). Large listings are copied on every core, each thread a contiguous run of the order
-/// (so each run's strings lie together), and the listing is freed on a thread of its own.
+/// (so each run's strings lie together), and the listing is freed on a thread of its own. The
+/// copy reads the listing in an order unrelated to where its records lie, so each record is
+/// asked for [`RECORDS_AHEAD`] records ahead and its text [`TEXT_AHEAD`] ahead (ordering 100k
+/// records: a median of 57 ms without, 46 ms with, eight runs each alternately).
 fn in_id_order(users: Vec<SourceUser>) -> Vec<SourceUser> {
     // Sorted by the ids' first 16 bytes, read once into an integer, and whole ids compared only
     // where those are equal: sorting by the strings themselves read two scattered ids for each
@@ -230,14 +240,29 @@ fn in_id_order(users: Vec<SourceUser>) -> Vec<SourceUser> {
     }
     let mut copies = Vec::with_capacity(kept.len());
     extend_in_runs(&mut copies, kept.len(), PARALLEL_COPY_FROM, |run, copies| {
-        copies.extend(kept[run].iter().map(|&(_, i)| users[i].clone()));
+        copies.extend(run.map(|k| {
+            if let Some(&(_, ahead)) = kept.get(k + RECORDS_AHEAD) {
+                prefetch_record(&users[ahead]);
+            }
+            if let Some(&(_, ahead)) = kept.get(k + TEXT_AHEAD) {
+                prefetch_record_text(&users[ahead]);
+            }
+            users[kept[k].1].clone()
+        }));
     });
     if users.len() >= PARALLEL_COPY_FROM {
         // Millions of strings to free: the merge need not wait for that.
-        std::thread::spawn(move || drop(users));
+        drop_aside(users);
     }
     copies
 }
+
+/// How many records ahead of the copy a record is asked for ([`prefetch_record`]); its text,
+/// whose place is read from the record, is asked for [`TEXT_AHEAD`] ahead, once the record is in
+/// cache. The resolver's distances, which suit the same records.
+const RECORDS_AHEAD: usize = 12;
+/// See [`RECORDS_AHEAD`].
+const TEXT_AHEAD: usize = 6;
 
 /// Below this many records, a listing is copied on one thread: starting others costs more.
 const PARALLEL_COPY_FROM: usize = 20_000;

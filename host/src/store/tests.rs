@@ -171,6 +171,22 @@ fn the_content_hash_is_stable() {
 }
 
 #[test]
+fn a_committed_snapshot_reaches_the_database_file_without_waiting_for_the_next_commit() {
+    let (dir, store) = temp_store();
+    let listing = users(2_000);
+    sync(&store, &[&listing], 100.0, false);
+    store.writers.wait_for_checkpoints();
+    // The database file alone, without its WAL: what a checkpoint copied into it.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("roster.db"), copy.path().join("roster.db")).unwrap();
+    let file = rusqlite::Connection::open(copy.path().join("roster.db")).unwrap();
+    let records: i64 = file
+        .query_row("SELECT coalesce(sum(records), 0) FROM snapshot_chunks WHERE connection = 'hr'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(records, 2_000);
+}
+
+#[test]
 fn a_shrinking_snapshot_is_held_unless_forced() {
     let (_dir, store) = temp_store();
     let list = users(100);
