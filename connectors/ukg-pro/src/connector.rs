@@ -107,8 +107,10 @@ impl Connector for UkgProConnector {
             let join = Arc::clone(&join);
             move |rows| lock(&join).add_employment(rows)
         };
+        // The first person page is fetched while the last employment page is parsed and added.
+        let mut persons = self.client.pages::<PersonRow>(Endpoint::PersonDetails);
         let mut pages = self.client.pages::<EmploymentRow>(Endpoint::EmploymentDetails);
-        while let Some((number, added)) = pages.next_with(&add).await? {
+        while let Some((number, added)) = pages.next_with_beside(&add, persons.fetch_first()).await? {
             added.map_err(|e| invalid(Endpoint::EmploymentDetails, number, &e))?;
         }
         tracing::debug!(rows = lock(&join).pending(), "employment-details read");
@@ -117,8 +119,7 @@ impl Connector for UkgProConnector {
             let join = Arc::clone(&join);
             move |rows| lock(&join).map_persons(rows)
         };
-        let mut pages = self.client.pages::<PersonRow>(Endpoint::PersonDetails);
-        while let Some((number, users)) = pages.next_with(&map).await? {
+        while let Some((number, users)) = persons.next_with(&map).await? {
             let users = users.map_err(|e| invalid(Endpoint::PersonDetails, number, &e))?;
             sink.send(users).await?;
         }

@@ -168,6 +168,17 @@ async fn a_failure_in_the_middle_fails_the_listing() {
 }
 
 #[tokio::test]
+async fn a_failing_first_person_page_fetched_beside_the_last_employment_page_fails_the_listing() {
+    let (_, sandbox) = org_sandbox(12).await;
+    sandbox.fail_at_page(Endpoint::PersonDetails, 1, 500);
+    let err = list(&sandbox, 5).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(err.to_string().starts_with("person-details page 1: ukg failed with HTTP 500"), "{err}");
+    assert_eq!(sandbox.requests(Endpoint::EmploymentDetails), 3, "employment-details was read to its end");
+    assert_eq!(sandbox.requests(Endpoint::PersonDetails), 5, "page 1 and its 4 retries");
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_refused_without_naming_it() {
     let (_, sandbox) = org_sandbox(3).await;
     let mut creds = sandbox.credentials();
