@@ -17,6 +17,7 @@
 use compact_str::CompactString;
 
 use crate::SourceUser;
+use crate::lifecycle::Person;
 
 /// Asks for the cache line that holds `p` to be brought into every level of cache. On targets
 /// other than x86-64 it does nothing.
@@ -59,11 +60,6 @@ pub fn prefetch_record(user: &SourceUser) {
 /// reads the record).
 #[inline]
 pub fn prefetch_record_text(user: &SourceUser) {
-    let text = |s: &CompactString| {
-        if s.is_heap_allocated() {
-            prefetch_read(s.as_ptr());
-        }
-    };
     text(&user.source_id);
     for field in [
         &user.person_id,
@@ -80,6 +76,46 @@ pub fn prefetch_record_text(user: &SourceUser) {
         field.iter().for_each(text);
     }
     user.aliases.iter().for_each(text);
+}
+
+/// Asks for every cache line of a person itself (not the text it points to): a first step when
+/// people are read in an order other than the one they were made in (the store writes them in
+/// listing order, by email).
+#[inline]
+pub fn prefetch_person(person: &Person) {
+    prefetch_value(person);
+}
+
+/// Asks for a person's text held outside them (values over 24 bytes) and the first of their
+/// records: the second step, once the person is in cache.
+#[inline]
+pub fn prefetch_person_text(person: &Person) {
+    text(&person.key);
+    for field in [
+        &person.email,
+        &person.employee_id,
+        &person.first_name,
+        &person.last_name,
+        &person.display_name,
+        &person.role,
+        &person.department,
+        &person.manager,
+    ] {
+        field.iter().for_each(text);
+    }
+    person.aliases.iter().for_each(text);
+    if let Some(record) = person.records.first() {
+        prefetch_read(record);
+    }
+}
+
+/// Asks for the text of `s` when it is held outside the value (inline text is in its value's
+/// cache lines).
+#[inline]
+fn text(s: &CompactString) {
+    if s.is_heap_allocated() {
+        prefetch_read(s.as_ptr());
+    }
 }
 
 #[cfg(test)]

@@ -126,7 +126,13 @@ pub(super) fn encode<T: JsonLine>(
 ) -> serde_json::Result<Chunk> {
     let mut text = Vec::with_capacity(records.len() * 1024);
     let mut lines = Vec::with_capacity(records.len());
-    for record in records {
+    for (i, record) in records.iter().enumerate() {
+        if let Some(ahead) = records.get(i + RECORDS_AHEAD) {
+            ahead.prefetch();
+        }
+        if let Some(ahead) = records.get(i + TEXT_AHEAD) {
+            ahead.prefetch_text();
+        }
         if !text.is_empty() {
             text.push(b'\n');
         }
@@ -138,6 +144,12 @@ pub(super) fn encode<T: JsonLine>(
     let data = (stored.get(&first) != Some(&hash)).then(|| compress(&text));
     Ok(Chunk { first, records: i64::try_from(records.len()).unwrap_or(i64::MAX), hash, data, kept: false, lines })
 }
+
+/// How many records ahead of the one written a record is asked for ([`JsonLine::prefetch`]);
+/// its text [`TEXT_AHEAD`] ahead. The resolver's distances.
+const RECORDS_AHEAD: usize = 12;
+/// See [`RECORDS_AHEAD`].
+const TEXT_AHEAD: usize = 6;
 
 /// Compresses a chunk's JSON lines with LZ4 (its block format, the text's length first).
 ///

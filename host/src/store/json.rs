@@ -10,6 +10,7 @@
 
 use roster_core::lifecycle::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use roster_core::model::ManagerRef;
+use roster_core::prefetch::{prefetch_person, prefetch_person_text};
 use roster_core::{CompactString, EmploymentStatus, SourceUser};
 
 /// A record as a chunk stores it: one line of JSON.
@@ -20,15 +21,41 @@ pub(super) trait JsonLine {
     ///
     /// When `serde_json` fails to write a value (it does not for these types).
     fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()>;
+
+    /// Asks for the record's memory some records before it is written, where records are
+    /// written in an order other than the one they lie in: [`JsonLine::prefetch`] first, then
+    /// [`JsonLine::prefetch_text`] once the record itself is in cache. Neither does anything
+    /// unless a type says otherwise.
+    fn prefetch(&self) {}
+
+    /// See [`JsonLine::prefetch`].
+    fn prefetch_text(&self) {}
 }
 
 impl<T: JsonLine> JsonLine for &T {
     fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         (**self).write_json(out)
     }
+
+    fn prefetch(&self) {
+        (**self).prefetch();
+    }
+
+    fn prefetch_text(&self) {
+        (**self).prefetch_text();
+    }
 }
 
 impl JsonLine for Person {
+    // People are written in listing order (by email), unrelated to the order they were made in.
+    fn prefetch(&self) {
+        prefetch_person(self);
+    }
+
+    fn prefetch_text(&self) {
+        prefetch_person_text(self);
+    }
+
     fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         // Every field named, as for `SourceUser`.
         let Self {
