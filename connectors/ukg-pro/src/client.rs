@@ -238,7 +238,7 @@ pub struct Page<T> {
 /// less to fetch (13-18 ms) than to parse and map (about 40 ms). One page ahead at most, and only
 /// a page UKG said exists, so the requests are the ones a listing without it sends. The same
 /// holds across listings: the person-details listing's first page is fetched while the last
-/// employment page is parsed and added (20-27 ms at 10,000 rows), once that page's `Link`
+/// employment page is parsed and added (18-27 ms at 10,000 rows), once that page's `Link`
 /// headers have said it is the last.
 #[derive(Debug)]
 pub struct Pages<'a, T> {

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use anyhow::{Result, anyhow};
 use roster_core::lifecycle::{Event, EventKind, Person, Policy, Snapshot, diff, resolve};
-use roster_core::parallel::drop_aside;
 use roster_core::{Lifecycle, SourceUser};
 
 use crate::config::{Config, plural};
@@ -273,9 +272,11 @@ pub fn after_sync(
             based_on: state.last_run,
         };
         // Writing people needs no snapshot: their memory goes back first (at a million people a
-        // snapshot is most of a gigabyte), freed beside the write. Should the write be
-        // superseded, they are read again.
-        drop_aside((std::mem::take(&mut state.snapshots), std::mem::take(&mut fresh)));
+        // snapshot is most of a gigabyte). Should the write be superseded, they are read again.
+        // Freed here, not on a thread of their own beside the write: that was tried and gained
+        // nothing (docs/performance.md), the freeing competing with the encoding for the cores.
+        state.snapshots.clear();
+        fresh.clear();
         let writing = std::time::Instant::now();
         match store.write_resolution(&state.prior, &people, &events, run, &with_snapshots) {
             Ok(written) => {
@@ -296,8 +297,6 @@ pub fn after_sync(
         written.people_removed,
         written.events
     );
-    // Nothing waits for their memory.
-    drop_aside((state, people, events));
     Ok(Resolution::Written)
 }
 
