@@ -60,8 +60,7 @@ pub fn prefetch_record(user: &SourceUser) {
 /// reads the record).
 #[inline]
 pub fn prefetch_record_text(user: &SourceUser) {
-    text(&user.source_id);
-    for field in [
+    let fields = [
         &user.person_id,
         &user.employee_id,
         &user.email,
@@ -72,10 +71,8 @@ pub fn prefetch_record_text(user: &SourceUser) {
         &user.role_code,
         &user.department,
         &user.raw_status,
-    ] {
-        field.iter().for_each(text);
-    }
-    user.aliases.iter().for_each(text);
+    ];
+    texts(&user.source_id, fields, &user.aliases);
 }
 
 /// Asks for every cache line of a person itself (not the text it points to): a first step when
@@ -90,8 +87,7 @@ pub fn prefetch_person(person: &Person) {
 /// records: the second step, once the person is in cache.
 #[inline]
 pub fn prefetch_person_text(person: &Person) {
-    text(&person.key);
-    for field in [
+    let fields = [
         &person.email,
         &person.employee_id,
         &person.first_name,
@@ -100,13 +96,21 @@ pub fn prefetch_person_text(person: &Person) {
         &person.role,
         &person.department,
         &person.manager,
-    ] {
-        field.iter().for_each(text);
-    }
-    person.aliases.iter().for_each(text);
+    ];
+    texts(&person.key, fields, &person.aliases);
     if let Some(record) = person.records.first() {
         prefetch_read(record);
     }
+}
+
+/// Asks for the text of a value's key, its optional fields and its aliases ([`text`]).
+#[inline]
+fn texts<const N: usize>(key: &CompactString, fields: [&Option<CompactString>; N], aliases: &[CompactString]) {
+    text(key);
+    for field in fields {
+        field.iter().for_each(text);
+    }
+    aliases.iter().for_each(text);
 }
 
 /// Asks for the text of `s` when it is held outside the value (inline text is in its value's
