@@ -3,8 +3,9 @@
 //! The resolver reads a person's records from three snapshots at unrelated places in gigabytes of
 //! memory, and each wait for memory costs a few hundred nanoseconds. Asked for a few people
 //! ahead, those reads are under way together and in cache when the person is built. The store
-//! copies a listing into id order, which reads its records in an order unrelated to where they
-//! lie, and asks for them ahead the same way ([`prefetch_record`], [`prefetch_record_text`]).
+//! reads in such an order twice more, and asks ahead the same way: copying a listing into id
+//! order ([`prefetch_record`], [`prefetch_record_text`]) and writing people by email, not in the
+//! order they were made ([`prefetch_person`], [`prefetch_person_text`]).
 //!
 //! This is the one place of the workspace with `unsafe` code: the standard library's safe
 //! `std::hint::prefetch_read` is not stable yet, and the x86-64 intrinsic that does the same is
