@@ -4,8 +4,8 @@
 //! memory, and each wait for memory costs a few hundred nanoseconds. Asked for a few people
 //! ahead, those reads are under way together and in cache when the person is built. The store
 //! reads in such an order twice more, and asks ahead the same way: copying a listing into id
-//! order ([`prefetch_record`], [`prefetch_record_text`]) and writing people by email, not in the
-//! order they were made ([`prefetch_person`], [`prefetch_person_text`]).
+//! order and writing people by email, not in the order they were made ([`prefetch_value`], then
+//! [`prefetch_record_text`] or [`prefetch_person_text`]).
 //!
 //! This is the one place of the workspace with `unsafe` code: the standard library's safe
 //! `std::hint::prefetch_read` is not stable yet, and the x86-64 intrinsic that does the same is
@@ -40,20 +40,14 @@ pub(crate) fn prefetch_read<T: ?Sized>(_: *const T) {}
 
 /// Asks for every cache line of `value` (not of what it points to): a line every 64 bytes from
 /// its start, and the line of its last byte, which is one more when `value` does not start on a
-/// line.
+/// line. The first step of reading a record or person ahead; their text second
+/// ([`prefetch_record_text`], [`prefetch_person_text`]), once the value is in cache.
 #[inline]
-pub(crate) fn prefetch_value<T>(value: &T) {
+pub fn prefetch_value<T>(value: &T) {
     let start = std::ptr::from_ref(value).cast::<u8>();
     for offset in (0..size_of::<T>()).step_by(64).chain(size_of::<T>().checked_sub(1)) {
         prefetch_read(start.wrapping_add(offset));
     }
-}
-
-/// Asks for every cache line of a source record itself (not the text it points to): a first
-/// step when records are read in an order other than their own, a few records ahead.
-#[inline]
-pub fn prefetch_record(user: &SourceUser) {
-    prefetch_value(user);
 }
 
 /// Asks for the text of every field of a source record that is held outside it (values over 24
@@ -74,14 +68,6 @@ pub fn prefetch_record_text(user: &SourceUser) {
         &user.raw_status,
     ];
     texts(&user.source_id, fields, &user.aliases);
-}
-
-/// Asks for every cache line of a person itself (not the text it points to): a first step when
-/// people are read in an order other than the one they were made in (the store writes them in
-/// listing order, by email).
-#[inline]
-pub fn prefetch_person(person: &Person) {
-    prefetch_value(person);
 }
 
 /// Asks for a person's text held outside them (values over 24 bytes) and the first of their
@@ -149,7 +135,7 @@ mod tests {
             ..SourceUser::default()
         };
         let before = user.clone();
-        prefetch_record(&user);
+        prefetch_value(&user);
         prefetch_record_text(&user);
         assert_eq!(user, before);
     }

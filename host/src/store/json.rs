@@ -10,7 +10,7 @@
 
 use roster_core::lifecycle::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
 use roster_core::model::ManagerRef;
-use roster_core::prefetch::{prefetch_person, prefetch_person_text};
+use roster_core::prefetch::{prefetch_person_text, prefetch_value};
 use roster_core::{CompactString, EmploymentStatus, SourceUser};
 
 /// A record as a chunk stores it: one line of JSON.
@@ -49,7 +49,7 @@ impl<T: JsonLine> JsonLine for &T {
 impl JsonLine for Person {
     // People are written in listing order (by email), unrelated to the order they were made in.
     fn prefetch(&self) {
-        prefetch_person(self);
+        prefetch_value(self);
     }
 
     fn prefetch_text(&self) {

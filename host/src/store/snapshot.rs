@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use roster_core::SourceUser;
 use roster_core::parallel::{drop_aside, extend_in_runs};
-use roster_core::prefetch::{prefetch_record, prefetch_record_text};
+use roster_core::prefetch::{prefetch_record_text, prefetch_value};
 use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::chunks::{self, Changes, Chunk};
@@ -248,7 +248,7 @@ fn in_id_order(pages: Vec<Vec<SourceUser>>) -> Vec<SourceUser> {
     extend_in_runs(&mut copies, kept.len(), PARALLEL_COPY_FROM, |run, copies| {
         copies.extend(run.map(|k| {
             if let Some(&(_, ahead)) = kept.get(k + RECORDS_AHEAD) {
-                prefetch_record(at(ahead));
+                prefetch_value(at(ahead));
             }
             if let Some(&(_, ahead)) = kept.get(k + TEXT_AHEAD) {
                 prefetch_record_text(at(ahead));
@@ -284,7 +284,7 @@ impl Place {
     }
 }
 
-/// How many records ahead of the copy a record is asked for ([`prefetch_record`]); its text,
+/// How many records ahead of the copy a record is asked for ([`prefetch_value`]); its text,
 /// whose place is read from the record, is asked for [`TEXT_AHEAD`] ahead, once the record is in
 /// cache. The resolver's distances, which suit the same records.
 const RECORDS_AHEAD: usize = 12;
