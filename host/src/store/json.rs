@@ -8,10 +8,14 @@
 //! two), so stored chunks hash the same whichever wrote them, and are read back by the
 //! records' `Deserialize` as before.
 
-use roster_core::lifecycle::{Outcome, Person, PersonRecord, Rule, Said, Verdict};
+use roster_core::lifecycle::{Outcome, Person, PersonRecord, Provenance, Rule, Said, Trace, Verdict};
 use roster_core::model::ManagerRef;
 use roster_core::prefetch::{prefetch_person_text, prefetch_value};
 use roster_core::{CompactString, EmploymentStatus, SourceUser};
+
+use recent::SHARED;
+
+mod recent;
 
 /// A record as a chunk stores it: one line of JSON.
 pub(super) trait JsonLine {
@@ -106,24 +110,12 @@ impl JsonLine for Person {
         nullable(out, decided_by.as_deref())?;
         out.extend_from_slice(b",\"rule\":");
         write_rule(out, rule)?;
-        out.extend_from_slice(b",\"trace\":[");
-        for (i, verdict) in trace.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_verdict(out, verdict)?;
-        }
-        out.extend_from_slice(if *review { b"],\"review\":true" } else { b"],\"review\":false" });
-        out.extend_from_slice(b",\"provenance\":{");
-        for (i, (attribute, connection)) in provenance.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            string(out, attribute.as_str())?;
-            out.push(b':');
-            string(out, connection)?;
-        }
-        out.extend_from_slice(b"},\"records\":[");
+        out.extend_from_slice(b",\"trace\":");
+        SHARED.with_borrow_mut(|shared| shared.traces.write(out, trace, write_trace))?;
+        out.extend_from_slice(if *review { b",\"review\":true" } else { b",\"review\":false" });
+        out.extend_from_slice(b",\"provenance\":");
+        SHARED.with_borrow_mut(|shared| shared.provenances.write(out, provenance, write_provenance))?;
+        out.extend_from_slice(b",\"records\":[");
         for (i, record) in records.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -140,10 +132,40 @@ impl JsonLine for Person {
             out.push(b'}');
         }
         out.extend_from_slice(b"],\"seen_in\":");
-        strings(out, seen_in.iter().map(|n| &**n))?;
+        SHARED.with_borrow_mut(|shared| {
+            shared.seen_in.write(out, seen_in, |out, seen_in| strings(out, seen_in.iter().map(|n| &**n)))
+        })?;
         out.extend_from_slice(if *was_current { b",\"was_current\":true}" } else { b",\"was_current\":false}" });
         Ok(())
     }
+}
+
+/// A trace: its verdicts as a list.
+fn write_trace(out: &mut Vec<u8>, trace: &Trace) -> serde_json::Result<()> {
+    out.push(b'[');
+    for (i, verdict) in trace.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_verdict(out, verdict)?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// A provenance: each attribute's connection, as an object.
+fn write_provenance(out: &mut Vec<u8>, provenance: &Provenance) -> serde_json::Result<()> {
+    out.push(b'{');
+    for (i, (attribute, connection)) in provenance.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        string(out, attribute.as_str())?;
+        out.push(b':');
+        string(out, connection)?;
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// A rule, tagged by its `rule` key.
@@ -489,6 +511,23 @@ mod tests {
             p.write_json(&mut ours).unwrap();
             assert_eq!(String::from_utf8(ours.clone()).unwrap(), serde_json::to_string(p).unwrap());
             assert_eq!(&serde_json::from_slice::<Person>(&ours).unwrap(), p, "read back as it was");
+        }
+    }
+
+    #[test]
+    fn shared_values_are_copied_only_where_they_are_equal() {
+        // Twenty distinct traces, provenances and sets, more than are kept: one comes back every
+        // other person (copied while it is kept), the others in turn (each written anew).
+        let people: Vec<Person> = (0..80)
+            .map(|i| {
+                let text = if i % 2 == 0 { "p0".to_owned() } else { format!("p{}", (i * 7) % 20) };
+                person(&text, Rule::Absent, vec![Outcome::Decided, Outcome::Outranked { by: Name::from("ukg") }])
+            })
+            .collect();
+        for p in &people {
+            let mut ours = Vec::new();
+            p.write_json(&mut ours).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(p).unwrap());
         }
     }
 }
