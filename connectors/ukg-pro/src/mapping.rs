@@ -77,34 +77,50 @@ fn source_id(company_id: &str, employee_id: &str) -> CompactString {
 }
 
 /// Joins person rows to employment rows on (company id, employee id), without regard to case.
+///
+/// The employment rows are held in the pages they came in, and a map gives each key its row's
+/// place. A map holding the rows themselves (about 260 bytes an entry) moved every row again each
+/// time it doubled: copying and faulting in those tables was half of adding a page. A page is
+/// freed once every row of it has been joined.
 #[derive(Debug)]
 pub struct Join {
     options: MapOptions,
     // A hash map (foldhash: a million keys, one insert and one removal each); the rows left at
     // the end are sorted, so that they come out in a stable order.
-    employment: HashMap<Key, Employment, foldhash::fast::RandomState>,
+    places: HashMap<Key, Place, foldhash::fast::RandomState>,
+    /// The employment rows held, page by page; a joined or replaced row is `None`.
+    pages: Vec<Vec<Option<Employment>>>,
+    /// How many rows of each page are still held.
+    held: Vec<usize>,
 }
+
+/// Where a held employment row is: its page and its index in the page.
+type Place = (u32, u32);
 
 impl Join {
     /// An empty join.
     pub fn new(options: MapOptions) -> Self {
-        Self { options, employment: HashMap::default() }
+        Self { options, places: HashMap::default(), pages: Vec::new(), held: Vec::new() }
     }
 
     /// Employment rows held and not yet joined.
     pub fn pending(&self) -> usize {
-        self.employment.len()
+        self.places.len()
     }
 
     /// Holds one page of employment rows. A row repeated (same key) replaces the earlier one.
     pub fn add_employment(&mut self, rows: Vec<EmploymentRow>) -> Result<(), MissingId> {
         let level = usize::from(self.options.department_org_level.clamp(1, 4)) - 1;
+        let number = place_part(self.pages.len());
+        let mut page: Vec<Option<Employment>> = Vec::with_capacity(rows.len());
+        let mut held = 0;
+        self.places.reserve(rows.len());
         for (i, row) in rows.into_iter().enumerate() {
             let company_id = row.company_id.ok_or(MissingId { row: i + 1, key: "companyID" })?;
             let employee_id = row.employee_id.ok_or(MissingId { row: i + 1, key: "employeeID" })?;
             let [o1, o2, o3, o4] = row.org_level_codes;
             let department = [o1, o2, o3, o4].into_iter().nth(level).flatten();
-            let held = Employment {
+            page.push(Some(Employment {
                 employee_number: row.employee_number,
                 status_code: row.employee_status_code,
                 role: row.job_title.or(row.job_description),
@@ -114,9 +130,21 @@ impl Join {
                 original_hire_date: row.original_hire_date,
                 last_hire_date: row.last_hire_date,
                 date_of_termination: row.date_of_termination,
-            };
-            self.employment.insert(key(&company_id, &employee_id), held);
+            }));
+            held += 1;
+            let place = (number, place_part(page.len() - 1));
+            if let Some((p, at)) = self.places.insert(key(&company_id, &employee_id), place) {
+                // The earlier row of this key is replaced.
+                if p == number {
+                    page[widen(at)] = None;
+                    held -= 1;
+                } else {
+                    self.release(p, at);
+                }
+            }
         }
+        self.pages.push(page);
+        self.held.push(held);
         Ok(())
     }
 
@@ -128,19 +156,48 @@ impl Join {
             let company_id = person.company_id.as_deref().ok_or(MissingId { row: i + 1, key: "companyId" })?;
             let employee_id = person.employee_id.as_deref().ok_or(MissingId { row: i + 1, key: "employeeId" })?;
             let key = key(company_id, employee_id);
-            let employment = self.employment.remove(&key);
+            let employment = self.places.remove(&key).and_then(|(p, at)| self.release(p, at));
             out.push(map_user(&key, Some(person), employment, self.options));
         }
         Ok(out)
     }
 
+    /// Takes the row at `at` in page `p` out of the join, freeing the page once it holds none.
+    fn release(&mut self, p: u32, at: u32) -> Option<Employment> {
+        let p = widen(p);
+        let row = self.pages.get_mut(p)?.get_mut(widen(at))?.take();
+        if row.is_some() {
+            self.held[p] -= 1;
+            if self.held[p] == 0 {
+                self.pages[p] = Vec::new();
+            }
+        }
+        row
+    }
+
     /// The employment rows no person row claimed, mapped (they are people too).
-    pub fn finish(self) -> impl Iterator<Item = SourceUser> {
+    pub fn finish(mut self) -> impl Iterator<Item = SourceUser> {
         let options = self.options;
-        let mut rest: Vec<(Key, Employment)> = self.employment.into_iter().collect();
+        let places = std::mem::take(&mut self.places);
+        let mut rest: Vec<(Key, Employment)> =
+            places.into_iter().filter_map(|(key, (p, at))| Some((key, self.release(p, at)?))).collect();
         rest.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         rest.into_iter().map(move |(key, e)| map_user(&key, None, Some(e), options))
     }
+}
+
+/// A page number or an index in a page, as a [`Place`] holds it.
+///
+/// # Panics
+///
+/// With four billion pages or rows in a page, which no listing held in memory reaches.
+fn place_part(n: usize) -> u32 {
+    u32::try_from(n).expect("fewer than 2^32 pages and rows a page")
+}
+
+/// A part of a [`Place`] as an index.
+fn widen(n: u32) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 /// Maps whole listings at once: for tests and fixtures; the connector streams through [`Join`].
@@ -302,5 +359,46 @@ mod tests {
         assert_eq!(err, MissingId { row: 1, key: "companyId" });
         let employment = EmploymentRow { company_id: Some("C1".into()), ..EmploymentRow::default() };
         assert_eq!(map_all(vec![], vec![employment], options).unwrap_err().key, "employeeID");
+    }
+
+    fn employment(employee: &str, role: &str) -> EmploymentRow {
+        EmploymentRow {
+            company_id: Some("C1".into()),
+            employee_id: Some(employee.into()),
+            employee_status_code: Some("A".into()),
+            job_title: Some(role.into()),
+            ..EmploymentRow::default()
+        }
+    }
+
+    fn person(employee: &str) -> PersonRow {
+        PersonRow {
+            company_id: Some("c1".into()),
+            employee_id: Some(employee.into()),
+            email_address: Some(format!("{employee}@acme.example").into()),
+            ..PersonRow::default()
+        }
+    }
+
+    #[test]
+    fn the_last_employment_row_of_a_key_is_joined_and_pages_are_let_go() {
+        let options = MapOptions { today: today(), department_org_level: 1 };
+        let mut join = Join::new(options);
+        // K1 twice on the first page, again on the second (in another case); K2, K3 once each.
+        join.add_employment(vec![employment("K1", "first"), employment("K2", "kept"), employment("K1", "second")])
+            .unwrap();
+        join.add_employment(vec![employment("k1", "third"), employment("K3", "unclaimed")]).unwrap();
+        assert_eq!(join.pending(), 3, "one row held per key");
+
+        let users = join.map_persons(vec![person("K1"), person("K2"), person("K4")]).unwrap();
+        let roles: Vec<_> = users.iter().map(|u| (u.source_id.as_str(), u.role.as_deref())).collect();
+        assert_eq!(roles, [("C1/K1", Some("third")), ("C1/K2", Some("kept")), ("C1/K4", None)]);
+        assert_eq!(join.pending(), 1);
+        assert!(join.pages[0].is_empty(), "the first page, every row joined or replaced, is freed");
+
+        let rest: Vec<SourceUser> = join.finish().collect();
+        assert_eq!(rest.len(), 1);
+        assert_eq!((rest[0].source_id.as_str(), rest[0].role.as_deref()), ("C1/K3", Some("unclaimed")));
+        assert!(rest[0].problems.iter().any(|p| p.contains("no person-details row")));
     }
 }
