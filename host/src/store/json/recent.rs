@@ -11,7 +11,8 @@ thread_local! {
 
 /// The JSON of a few recent traces, provenances and `seen_in` sets, which most people share with
 /// many others (the resolver makes one value for each distinct one): copied, not written again.
-/// They are a half of a person's JSON, and writing them was a third of encoding people's chunks.
+/// They are half of a person's JSON: copying them took encoding 100k people's chunks from a
+/// median of 130 to 99 ms (six runs each, alternately).
 #[derive(Default)]
 pub(super) struct Shared {
     pub traces: Recent<Trace>,
