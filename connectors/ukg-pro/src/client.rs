@@ -311,12 +311,7 @@ impl<T: DeserializeOwned + Send + 'static> Pages<'_, T> {
                 self.guard.body(&response.body)?;
                 self.process_while_fetching_next(number, response, per_page, process.clone()).await?
             } else if let Some(beside) = beside.take().filter(|_| link == Some(false)) {
-                let endpoint = self.endpoint;
-                let process = process.clone();
-                let work = tokio::task::spawn_blocking(move || {
-                    let processed = parse_and_process(endpoint, number, &response.body, &process);
-                    (processed, response.body)
-                });
+                let work = parse_aside(self.endpoint, number, response, process.clone());
                 let (done, ()) = tokio::join!(work, beside);
                 let (processed, body) = finished(done)?;
                 (processed?, body)
@@ -351,10 +346,7 @@ impl<T: DeserializeOwned + Send + 'static> Pages<'_, T> {
         R: Send + 'static,
     {
         let endpoint = self.endpoint;
-        let work = tokio::task::spawn_blocking(move || {
-            let processed = parse_and_process(endpoint, number, &response.body, &process);
-            (processed, response.body)
-        });
+        let work = parse_aside(endpoint, number, response, process);
         let client = self.client;
         let next = self.guard.next_page();
         let fetch = async move {
@@ -381,6 +373,27 @@ impl<T: DeserializeOwned + Send + 'static> Pages<'_, T> {
         };
         self.prefetched = Some(fetched);
     }
+}
+
+/// What [`parse_aside`]'s task gives back: the page processed, and its body (for the page guard).
+type Parsed<R> = (Result<Processed<R>, ConnectorError>, Vec<u8>);
+
+/// Parses and processes page `number` on a blocking thread ([`parse_and_process`]).
+fn parse_aside<T, R, F>(
+    endpoint: Endpoint,
+    number: u32,
+    response: HttpResponse,
+    process: F,
+) -> tokio::task::JoinHandle<Parsed<R>>
+where
+    T: DeserializeOwned,
+    F: Fn(Vec<T>) -> R + Send + 'static,
+    R: Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let processed = parse_and_process(endpoint, number, &response.body, &process);
+        (processed, response.body)
+    })
 }
 
 /// What a page's blocking task returned; its panic goes on as this task's own.

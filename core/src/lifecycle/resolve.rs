@@ -21,7 +21,7 @@ use super::prior::{PriorIndex, continued, settle_keys};
 use super::shared::{Name, NameSet, Shared};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
 use crate::parallel::{extend_in_runs, join};
-use crate::prefetch::{prefetch_read, prefetch_value};
+use crate::prefetch::{TEXT_AHEAD, VALUES_AHEAD, prefetch_read, prefetch_value};
 
 /// One connection's latest complete snapshot.
 #[derive(Debug, Clone, Copy)]
@@ -130,7 +130,7 @@ fn build_people(
         let mut recs: Vec<Rec<'_>> = Vec::new();
         let end = run.end;
         let people = groups.run(run.clone()).zip(&continues[run.clone()]).zip(run).map(|((group, found), g)| {
-            for &i in groups.get(g + RECORDS_AHEAD).filter(|_| g + RECORDS_AHEAD < end).unwrap_or_default() {
+            for &i in groups.get(g + VALUES_AHEAD).filter(|_| g + VALUES_AHEAD < end).unwrap_or_default() {
                 prefetch_value(records[i].user);
             }
             for &i in groups.get(g + TEXT_AHEAD).filter(|_| g + TEXT_AHEAD < end).unwrap_or_default() {
@@ -146,20 +146,6 @@ fn build_people(
     extend_in_runs(&mut out, groups.len(), PARALLEL_FROM, build);
     out
 }
-
-/// How many groups ahead of the one being built their records are asked for, and (nearer, as
-/// they are in cache by then) the text their fields point to.
-///
-/// A person's records lie at three unrelated places in three snapshots, and a long text of a
-/// field at yet another: built one after another, every one of those reads would wait for
-/// memory in turn (about 190 ns each on the development machine). Asked for ahead, they are on
-/// their way at once and in cache when the person is built. At 3 x 1M people, reading a byte of
-/// each field six groups ahead took building from 2.4-2.7 s to 1.8-2.1 s; prefetching records
-/// twelve groups ahead and their text six, a sixth to a third less again (docs/performance.md;
-/// eight and four, sixteen and eight, or twenty and six groups did no better within the drift).
-const RECORDS_AHEAD: usize = 12;
-/// See [`RECORDS_AHEAD`].
-const TEXT_AHEAD: usize = 6;
 
 /// Asks for the text of each of the record's fields that building a person copies, where it is
 /// not held inline; of the attributes' fields only when the record is of the connection that

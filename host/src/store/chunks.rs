@@ -23,6 +23,7 @@ use std::ops::Range;
 
 use anyhow::Context;
 use roster_core::parallel::{extend_in_runs, made_ahead};
+use roster_core::prefetch::ask_ahead;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
 use super::json::JsonLine;
@@ -127,12 +128,9 @@ pub(super) fn encode<T: JsonLine>(
     let mut text = Vec::with_capacity(records.len() * 1024);
     let mut lines = Vec::with_capacity(records.len());
     for (i, record) in records.iter().enumerate() {
-        if let Some(ahead) = records.get(i + RECORDS_AHEAD) {
-            ahead.prefetch();
-        }
-        if let Some(ahead) = records.get(i + TEXT_AHEAD) {
-            ahead.prefetch_text();
-        }
+        // Within a run only: a run's first records (a tenth of its 128, on average) are not asked
+        // for ahead.
+        ask_ahead(records, i, T::prefetch, T::prefetch_text);
         if !text.is_empty() {
             text.push(b'\n');
         }
@@ -144,13 +142,6 @@ pub(super) fn encode<T: JsonLine>(
     let data = (stored.get(&first) != Some(&hash)).then(|| compress(&text));
     Ok(Chunk { first, records: i64::try_from(records.len()).unwrap_or(i64::MAX), hash, data, kept: false, lines })
 }
-
-/// How many records ahead of the one written a record is asked for ([`JsonLine::prefetch`]);
-/// its text [`TEXT_AHEAD`] ahead. The resolver's distances. Within a run only: a run's first
-/// records (a tenth of its 128, on average) are not asked for ahead.
-const RECORDS_AHEAD: usize = 12;
-/// See [`RECORDS_AHEAD`].
-const TEXT_AHEAD: usize = 6;
 
 /// Compresses a chunk's JSON lines with LZ4 (its block format, the text's length first).
 ///
