@@ -113,37 +113,26 @@ impl Join {
     /// The rows before one without ids are held as well; the listing fails on that one.
     pub fn add_employment(&mut self, rows: Vec<EmploymentRow>) -> Result<(), MissingId> {
         let number = place_part(self.pages.len());
-        let mut page: Vec<Option<Employment>> = Vec::with_capacity(rows.len());
-        let mut held = 0;
+        // The page is there before its rows: each is held in it as it comes, so the places of the
+        // rows before one without ids point into it.
+        self.pages.push(Vec::with_capacity(rows.len()));
+        self.held.push(0);
         self.places.reserve(rows.len());
-        let mut outcome = Ok(());
+        let level = usize::from(self.options.department_org_level.clamp(1, 4)) - 1;
         for (i, row) in rows.into_iter().enumerate() {
-            outcome = self.hold(row, i, number, &mut page, &mut held);
-            if outcome.is_err() {
-                break;
-            }
+            self.hold(row, i, number, level)?;
         }
-        // Pushed even after a row without ids: the places of the rows before it point into it.
-        self.pages.push(page);
-        self.held.push(held);
-        outcome
+        Ok(())
     }
 
-    /// Holds row `i` of the page numbered `number`, which is being filled in `page` (`held` of
-    /// its rows held so far).
-    fn hold(
-        &mut self,
-        row: EmploymentRow,
-        i: usize,
-        number: u32,
-        page: &mut Vec<Option<Employment>>,
-        held: &mut usize,
-    ) -> Result<(), MissingId> {
-        let level = usize::from(self.options.department_org_level.clamp(1, 4)) - 1;
+    /// Holds row `i` of the page numbered `number` (the last one), its department read from
+    /// org level `level` (from 0).
+    fn hold(&mut self, row: EmploymentRow, i: usize, number: u32, level: usize) -> Result<(), MissingId> {
         let company_id = row.company_id.ok_or(MissingId { row: i + 1, key: "companyID" })?;
         let employee_id = row.employee_id.ok_or(MissingId { row: i + 1, key: "employeeID" })?;
         let [o1, o2, o3, o4] = row.org_level_codes;
         let department = [o1, o2, o3, o4].into_iter().nth(level).flatten();
+        let page = &mut self.pages[widen(number)];
         page.push(Some(Employment {
             employee_number: row.employee_number,
             status_code: row.employee_status_code,
@@ -155,16 +144,12 @@ impl Join {
             last_hire_date: row.last_hire_date,
             date_of_termination: row.date_of_termination,
         }));
-        *held += 1;
         let place = (number, place_part(page.len() - 1));
+        self.held[widen(number)] += 1;
         if let Some((p, at)) = self.places.insert(key(&company_id, &employee_id), place) {
-            // The earlier row of this key is replaced.
-            if p == number {
-                page[widen(at)] = None;
-                *held -= 1;
-            } else {
-                self.release(p, at);
-            }
+            // The earlier row of this key is replaced. Its page (this one, which holds the new
+            // row, is never left empty by it) is freed once it holds none.
+            self.release(p, at);
         }
         Ok(())
     }
