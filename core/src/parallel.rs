@@ -1,8 +1,8 @@
 //! Work split over the machine's cores in contiguous runs, its results kept in order.
 //!
-//! The standard library's scoped threads are enough for the four shapes here (runs of equal
-//! work, their results concatenated in order; many small parts; two jobs side by side; results
-//! made ahead of a consumer that takes them in order): a
+//! The standard library's scoped threads are enough for the five shapes here (runs of equal
+//! work, their results concatenated in order; many small parts; a few large jobs, or two, side
+//! by side; results made ahead of a consumer that takes them in order): a
 //! work-stealing pool such as rayon's would add a dependency and give up what `extend_in_runs`
 //! is for, each thread's results lying together in memory in the order they are read.
 
@@ -76,6 +76,27 @@ pub fn for_each_in_runs<T: Send>(mut items: Vec<T>, serial_below: usize, work: i
             worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
     });
+}
+
+/// Maps every one of a few `items` with `f`, each on a thread of its own (the first on this
+/// thread), and returns the results in order: for a few large jobs, such as sorting each kind of
+/// key, that are each bound by one core. On one core, or with one item, all on this thread. A
+/// panic in `f` goes on as this thread's own.
+pub fn map_each<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    if threads() < 2 || items.len() < 2 {
+        return items.into_iter().map(f).collect();
+    }
+    std::thread::scope(|scope| {
+        let f = &f;
+        let mut items = items.into_iter();
+        let first = items.next();
+        let others: Vec<_> = items.map(|item| scope.spawn(move || f(item))).collect();
+        first
+            .map(f)
+            .into_iter()
+            .chain(others.into_iter().map(|o| o.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))))
+            .collect()
+    })
 }
 
 /// Runs `a` and `b` at once, `b` on a thread of its own when there is a second core, and returns
@@ -235,6 +256,20 @@ mod tests {
             },
             |made| made.collect(),
         );
+    }
+
+    #[test]
+    fn map_each_keeps_the_order_of_its_items() {
+        for len in [0, 1, 2, 5] {
+            let items: Vec<usize> = (0..len).collect();
+            assert_eq!(map_each(items, |i| i * 10), (0..len).map(|i| i * 10).collect::<Vec<_>>(), "{len} items");
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "a bug in one item")]
+    fn a_panic_in_map_each_is_passed_on() {
+        map_each(vec![1, 2, 3], |i| assert!(i != 3, "a bug in one item"));
     }
 
     #[test]

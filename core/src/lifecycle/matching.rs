@@ -12,7 +12,7 @@ use std::hash::{BuildHasher, Hash};
 use super::policy::MatchKey;
 use crate::model::SourceUser;
 pub(super) use crate::model::trim;
-use crate::parallel::{extend_in_runs, for_each_in_runs};
+use crate::parallel::{extend_in_runs, for_each_in_runs, join, map_each};
 
 /// One record to match: the index of its connection and the record.
 #[derive(Debug, Clone, Copy)]
@@ -197,26 +197,35 @@ impl Groups {
 /// the groups ordered by their first member; `records` should be in canonical order (by
 /// connection, then source id) for the result to be independent of how sources listed them.
 pub fn match_records(records: &[Rec<'_>], match_on: &[MatchKey]) -> Groups {
-    let mut groups = UnionFind::new(records);
     // Every kind of key hashed in one pass over the records: each record is read once, not once
     // a kind (at three million records, each pass took a tenth of a second). The hashes of every
     // kind are held at once, 20 bytes a key: 120 MB at three million records of two keys.
     let hasher = Hash128::new();
-    let sorted = SortedKeys::many(records.len(), 1 + match_on.len(), |i, kind, emit| {
-        let r = &records[i];
-        match kind.checked_sub(1) {
-            // Records the source itself ties together (one person, several companies).
-            None => {
-                if r.user.person_id.is_some() {
-                    emit(hasher.hash(&r.identity()));
+    let hash = || {
+        SortedKeys::many(records.len(), 1 + match_on.len(), |i, kind, emit| {
+            let r = &records[i];
+            match kind.checked_sub(1) {
+                // Records the source itself ties together (one person, several companies).
+                None => {
+                    if r.user.person_id.is_some() {
+                        emit(hasher.hash(&r.identity()));
+                    }
                 }
+                Some(k) => keys(r.user, match_on[k]).for_each(|key| emit(hasher.hash(&key))),
             }
-            Some(k) => keys(r.user, match_on[k]).for_each(|key| emit(hasher.hash(&key))),
-        }
-    });
-    for (kind, keys) in sorted.into_iter().enumerate() {
-        for (i, first) in shared_keys(keys) {
-            groups.union(first, i, kind > 0);
+        })
+    };
+    // The union-find's arrays are fresh memory (48 MB at three million records, 60-70 ms of
+    // faulting pages in): made beside the hashing. Each kind's shared keys are found on a core of
+    // their own; only merging groups goes in order, kind after kind.
+    let (mut groups, sorted) = if records.len() >= PARALLEL_FROM {
+        join(|| UnionFind::new(records), hash)
+    } else {
+        (UnionFind::new(records), hash())
+    };
+    for (kind, shared) in map_each(sorted, shared_keys).into_iter().enumerate() {
+        for (i, first) in shared {
+            groups.union(widen(first), widen(i), kind > 0);
         }
     }
     groups.into_groups()
@@ -280,7 +289,7 @@ pub(super) fn index_of(key: Hashed) -> usize {
 /// ([`SortedKeys`], each a [`Hashed`] of its record): records that share a key are neighbours.
 /// Each key is known by its place in the hashing order, which is the order of records and their
 /// keys, so the shared ones are put back in that order by their place, not by sorting again.
-fn shared_keys(keys: SortedKeys) -> Vec<(usize, usize)> {
+fn shared_keys(keys: SortedKeys) -> Vec<(u32, u32)> {
     let SortedKeys { sorted, owner } = keys;
     let mut first_of = vec![u32::MAX; owner.len()];
     for run in sorted.chunk_by(|a, b| a & !INDEX == b & !INDEX) {
@@ -290,12 +299,7 @@ fn shared_keys(keys: SortedKeys) -> Vec<(usize, usize)> {
         }
     }
     drop(sorted);
-    first_of
-        .iter()
-        .zip(&owner)
-        .filter(|(first, _)| **first != u32::MAX)
-        .map(|(&first, &i)| (widen(i), widen(first)))
-        .collect()
+    first_of.iter().zip(&owner).filter(|(first, _)| **first != u32::MAX).map(|(&first, &i)| (i, first)).collect()
 }
 
 /// The keys of many items, hashed on every core in one pass over the items in order and sorted
@@ -343,13 +347,13 @@ impl SortedKeys {
             }
             runs.push(out);
         });
-        (0..kinds)
-            .map(|kind| {
-                let runs: Vec<Vec<Hashed>> = runs.iter_mut().map(|r| std::mem::take(&mut r[kind])).collect();
-                let owner = runs.iter().flatten().map(|&key| narrow(index_of(key))).collect();
-                Self { sorted: sort_hashed(runs), owner }
-            })
-            .collect()
+        let by_kind: Vec<Vec<Vec<Hashed>>> =
+            (0..kinds).map(|kind| runs.iter_mut().map(|r| std::mem::take(&mut r[kind])).collect()).collect();
+        // Each kind sorted on a core of its own: bucketing the keys is one pass on one core.
+        map_each(by_kind, |runs| {
+            let owner = runs.iter().flatten().map(|&key| narrow(index_of(key))).collect();
+            Self { sorted: sort_hashed(runs), owner }
+        })
     }
 
     /// The places whose key has the hash `hash`, in order: a binary search.
@@ -431,6 +435,9 @@ mod tests {
 
     fn shared(records: &[Rec<'_>], kind: MatchKey) -> Vec<(usize, usize)> {
         shared_keys(SortedKeys::new(records.len(), &Hash128::new(), |i| keys(records[i].user, kind)))
+            .into_iter()
+            .map(|(i, first)| (widen(i), widen(first)))
+            .collect()
     }
 
     fn groups_of(records: &[(usize, SourceUser)], match_on: &[MatchKey]) -> Vec<Vec<String>> {
