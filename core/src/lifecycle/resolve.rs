@@ -99,12 +99,22 @@ fn canonical_records<'a>(snapshots: &[Snapshot<'a>]) -> Vec<Rec<'a>> {
     for (conn, s) in snapshots.iter().enumerate() {
         let start = records.len();
         records.extend(s.users.iter().map(|user| Rec { conn, user }));
-        let own = &mut records[start..];
-        if !own.is_sorted_by(|a, b| a.user.source_id <= b.user.source_id) {
-            own.sort_by(|a, b| a.user.source_id.cmp(&b.user.source_id));
+        if !by_source_id(s.users) {
+            records[start..].sort_by(|a, b| a.user.source_id.cmp(&b.user.source_id));
         }
     }
     records
+}
+
+/// Whether `users` are in order of their source ids, checked on every core: a pass that reads
+/// one field of each of three million records, 360 bytes apart, took a tenth of a second on one.
+fn by_source_id(users: &[SourceUser]) -> bool {
+    let in_order = |i: usize| users[i].source_id <= users[i + 1].source_id;
+    let mut runs = Vec::new();
+    extend_in_runs(&mut runs, users.len().saturating_sub(1), PARALLEL_FROM, |run, out| {
+        out.push(run.into_iter().all(in_order));
+    });
+    runs.into_iter().all(std::convert::identity)
 }
 
 /// Below this many groups, people are built (and prior people looked up) on one thread: starting

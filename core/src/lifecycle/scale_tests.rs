@@ -34,6 +34,14 @@ fn a_tenant_large_enough_to_be_resolved_on_every_core_resolves_as_a_small_one() 
     assert!(first.iter().all(|x| x.records.len() == 2 && x.lifecycle == L::Current));
     let again = run(&[("ukg", ukg.clone()), ("azure", azure.clone())], &p, &first);
     assert_eq!(again, first, "nothing changed, nothing differs");
+    // A listing out of order by one pair, anywhere (at both ends, and where the runs in which
+    // its order is checked on two cores meet), is put in order first: the same people.
+    for at in [0, N / 2 - 1, N / 2, N - 2] {
+        let mut swapped = ukg.clone();
+        swapped.swap(at, at + 1);
+        let people = run(&[("ukg", swapped), ("azure", azure.clone())], &p, &[]);
+        assert!(people == first, "records {at} and {} swapped", at + 1);
+    }
 
     // Every seventh person's HR record now has someone else's address: two groups would continue
     // the same prior person, one by the HR record and one by the Azure record. The group that
