@@ -98,6 +98,23 @@ pub fn prefetch_record_text(user: &SourceUser) {
     texts(&user.source_id, fields, &user.aliases);
 }
 
+/// Asks for the text the resolver copies from a record into a person, held outside the record:
+/// its source id, email and raw status, and the attributes' text only when the record is of the
+/// connection that leads attribute precedence (`lead`), as other records' values are rarely
+/// taken. The second step, once the record is in cache.
+#[inline]
+pub(crate) fn prefetch_text_to_build(user: &SourceUser, lead: bool) {
+    text(&user.source_id);
+    user.email.iter().chain(&user.raw_status).for_each(text);
+    if lead {
+        for field in
+            [&user.employee_id, &user.first_name, &user.last_name, &user.display_name, &user.role, &user.department]
+        {
+            field.iter().for_each(text);
+        }
+    }
+}
+
 /// Asks for a person's text held outside them (values over 24 bytes) and the first of their
 /// records: the second step, once the person is in cache.
 #[inline]
@@ -165,6 +182,8 @@ mod tests {
         let before = user.clone();
         prefetch_value(&user);
         prefetch_record_text(&user);
+        prefetch_text_to_build(&user, true);
+        prefetch_text_to_build(&user, false);
         assert_eq!(user, before);
     }
 

@@ -21,7 +21,7 @@ use super::prior::{PriorIndex, continued, settle_keys};
 use super::shared::{Name, NameSet, Shared};
 use crate::model::{EmploymentStatus, Lifecycle, ManagerRef, SourceUser};
 use crate::parallel::{extend_in_runs, join};
-use crate::prefetch::{TEXT_AHEAD, VALUES_AHEAD, prefetch_read, prefetch_value};
+use crate::prefetch::{TEXT_AHEAD, VALUES_AHEAD, prefetch_text_to_build, prefetch_value};
 
 /// One connection's latest complete snapshot.
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +133,8 @@ fn build_people(
     // The connection first in precedence for most attributes: their values nearly always come
     // from its records.
     let lead = ctx.order(Attribute::FirstName).first().copied().unwrap_or(0);
+    // Likewise for the manager, whose email is looked up when it is named by source id.
+    let manager_lead = ctx.order(Attribute::Manager).first().copied().unwrap_or(0);
     let build = |run: std::ops::Range<usize>, out: &mut Vec<Person>| {
         let ctx = ctx.with_own_names();
         let mut shared = Shared::default();
@@ -144,7 +146,15 @@ fn build_people(
                 prefetch_value(records[i].user);
             }
             for &i in groups.get(g + TEXT_AHEAD).filter(|_| g + TEXT_AHEAD < end).unwrap_or_default() {
-                prefetch_text(records[i].user, records[i].conn == lead);
+                prefetch_text_to_build(records[i].user, records[i].conn == lead);
+                if records[i].conn == manager_lead {
+                    ctx.email_of.ask_slot(manager_lead, records[i].user);
+                }
+            }
+            for &i in groups.get(g + MANAGER_AHEAD).filter(|_| g + MANAGER_AHEAD < end).unwrap_or_default() {
+                if records[i].conn == manager_lead {
+                    ctx.email_of.ask_text(manager_lead, records[i].user);
+                }
             }
             recs.clear();
             recs.extend(group.iter().map(|&i| records[i]));
@@ -157,23 +167,9 @@ fn build_people(
     out
 }
 
-/// Asks for the text of each of the record's fields that building a person copies, where it is
-/// not held inline; of the attributes' fields only when the record is of the connection that
-/// leads attribute precedence (`lead`), as other records' values are rarely taken.
-fn prefetch_text(user: &SourceUser, lead: bool) {
-    let text = |s: &CompactString| prefetch_read(s.as_ptr());
-    let opt = |s: &Option<CompactString>| s.iter().for_each(text);
-    text(&user.source_id);
-    opt(&user.email);
-    opt(&user.raw_status);
-    if lead {
-        for field in
-            [&user.employee_id, &user.first_name, &user.last_name, &user.display_name, &user.role, &user.department]
-        {
-            opt(field);
-        }
-    }
-}
+/// How many groups ahead the text of a manager's email is asked for: its slot in
+/// [`ManagerEmails`] was asked for [`TEXT_AHEAD`] groups ahead, and is in cache by now.
+const MANAGER_AHEAD: usize = 3;
 
 /// A person's records by connection, each connection's best employment status first.
 #[derive(Default)]
