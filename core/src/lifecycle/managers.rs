@@ -114,8 +114,9 @@ impl Table {
 
     /// The slot where probing for `hash` starts.
     fn first_slot(&self, hash: u64) -> usize {
-        // The low bits: the table has far fewer than 2^32 slots.
-        usize::try_from(hash).unwrap_or(usize::MAX) & (self.slots.len() - 1)
+        // The hash's low bits, as many as the table has slots (a power of two): they fit a `usize`.
+        let mask = u64::try_from(self.slots.len() - 1).unwrap_or(u64::MAX);
+        usize::try_from(hash & mask).unwrap_or(0)
     }
 
     /// The slots held with `hash`'s tag, in probing order, up to the first empty one.
