@@ -2,7 +2,7 @@
 
 use std::hash::BuildHasher;
 
-use super::matching::Rec;
+use super::matching::{Rec, widen};
 use super::{HashSet, new_set};
 use crate::model::{ManagerRef, SourceUser};
 use crate::prefetch::prefetch_read;
@@ -102,6 +102,12 @@ struct Slot {
 /// A slot nobody holds.
 const EMPTY: Slot = Slot { tag: 0, start: 0, id_len: u32::MAX, email_len: 0 };
 
+impl Slot {
+    fn is_free(&self) -> bool {
+        self.id_len == EMPTY.id_len
+    }
+}
+
 impl Table {
     fn with_capacity(managers: usize) -> Self {
         let slots = (managers * 2).next_power_of_two().max(2);
@@ -119,15 +125,16 @@ impl Table {
         usize::try_from(hash & mask).unwrap_or(0)
     }
 
-    /// The slots held with `hash`'s tag, in probing order, up to the first empty one.
+    /// Every slot's index once, in the order probing for `hash` visits them.
+    fn probing_order(&self, hash: u64) -> impl Iterator<Item = usize> {
+        let start = self.first_slot(hash);
+        (start..self.slots.len()).chain(0..start)
+    }
+
+    /// The slots held with `hash`'s tag, in probing order, up to the first free one.
     fn probe(&self, hash: u64) -> impl Iterator<Item = &Slot> {
         let tag = tag_of(hash);
-        let start = self.first_slot(hash);
-        (start..self.slots.len())
-            .chain(0..start)
-            .map(|i| &self.slots[i])
-            .take_while(|s| s.id_len != EMPTY.id_len)
-            .filter(move |s| s.tag == tag)
+        self.probing_order(hash).map(|i| &self.slots[i]).take_while(|s| !s.is_free()).filter(move |s| s.tag == tag)
     }
 
     fn id(&self, slot: &Slot) -> &str {
@@ -151,19 +158,16 @@ impl Table {
     fn insert(&mut self, id: &str, email: &str) {
         let hash = self.hash(id);
         let slot = Slot { tag: tag_of(hash), start: len(&self.text), id_len: len(id), email_len: len(email) };
+        let at = self
+            .probing_order(hash)
+            .find(|&i| {
+                let held = &self.slots[i];
+                held.is_free() || (held.tag == slot.tag && self.id(held) == id)
+            })
+            .expect("a table of managers' emails has twice as many slots as managers");
         self.text.push_str(id);
         self.text.push_str(email);
-        let mask = self.slots.len() - 1;
-        let mut i = self.first_slot(hash);
-        for _ in 0..self.slots.len() {
-            let held = self.slots[i];
-            if held.id_len == EMPTY.id_len || (held.tag == slot.tag && self.id(&held) == id) {
-                self.slots[i] = slot;
-                return;
-            }
-            i = (i + 1) & mask;
-        }
-        panic!("a table of managers' emails is full");
+        self.slots[at] = slot;
     }
 }
 
@@ -175,10 +179,6 @@ fn tag_of(hash: u64) -> u32 {
 /// A length or place in a table's text as the `u32` its slots hold it in.
 fn len(text: &str) -> u32 {
     u32::try_from(text.len()).expect("managers' ids and emails under 4 GiB")
-}
-
-fn widen(n: u32) -> usize {
-    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

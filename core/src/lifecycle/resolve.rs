@@ -142,19 +142,21 @@ fn build_people(
         let mut recs: Vec<Rec<'_>> = Vec::new();
         let end = run.end;
         let people = groups.run(run.clone()).zip(&continues[run.clone()]).zip(run).map(|((group, found), g)| {
-            for &i in groups.get(g + VALUES_AHEAD).filter(|_| g + VALUES_AHEAD < end).unwrap_or_default() {
-                prefetch_value(records[i].user);
+            // The records of the group `distance` ahead, if it is in this run.
+            let ahead = |distance: usize| {
+                groups.get(g + distance).filter(|_| g + distance < end).unwrap_or_default().iter().map(|&i| records[i])
+            };
+            for r in ahead(VALUES_AHEAD) {
+                prefetch_value(r.user);
             }
-            for &i in groups.get(g + TEXT_AHEAD).filter(|_| g + TEXT_AHEAD < end).unwrap_or_default() {
-                prefetch_text_to_build(records[i].user, records[i].conn == lead);
-                if records[i].conn == manager_lead {
-                    ctx.email_of.ask_slot(manager_lead, records[i].user);
+            for r in ahead(TEXT_AHEAD) {
+                prefetch_text_to_build(r.user, r.conn == lead);
+                if r.conn == manager_lead {
+                    ctx.email_of.ask_slot(manager_lead, r.user);
                 }
             }
-            for &i in groups.get(g + MANAGER_AHEAD).filter(|_| g + MANAGER_AHEAD < end).unwrap_or_default() {
-                if records[i].conn == manager_lead {
-                    ctx.email_of.ask_text(manager_lead, records[i].user);
-                }
+            for r in ahead(MANAGER_AHEAD).filter(|r| r.conn == manager_lead) {
+                ctx.email_of.ask_text(manager_lead, r.user);
             }
             recs.clear();
             recs.extend(group.iter().map(|&i| records[i]));
