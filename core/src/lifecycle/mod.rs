@@ -4,6 +4,7 @@
 //! [`diff`] turns two resolutions into events. Both are plain synchronous functions so they can
 //! be tested exhaustively and run on a million people without a runtime.
 
+mod canonical;
 mod events;
 mod managers;
 mod matching;

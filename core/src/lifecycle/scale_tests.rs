@@ -102,3 +102,24 @@ fn records_relisted_under_new_ids_are_found_again_by_their_keys() {
     }
     assert!(diff(&first, &again).iter().all(|e| e.kind != EventKind::Joined), "nobody joined");
 }
+
+#[test]
+fn an_id_listed_twice_anywhere_in_a_large_listing_still_gives_every_person_a_key_of_their_own() {
+    // A first resolution skips settling keys when no id repeats; the check runs on two cores, so
+    // the repeat is put at both ends and where their runs meet.
+    const N: usize = 30_000;
+    let p = policy(&["ukg"]);
+    let listing: Vec<SourceUser> =
+        (0..N).map(|i| user(&format!("u{i:05}"), &format!("person{i}@acme.com"), S::Active)).collect();
+    let distinct = run(&[("ukg", listing.clone())], &p, &[]);
+    assert!(distinct.iter().enumerate().all(|(i, x)| x.key == format!("ukg:u{i:05}")));
+    for at in [0, N / 2 - 1, N / 2, N - 1] {
+        let mut twice = listing.clone();
+        twice.insert(at + 1, user(&format!("u{at:05}"), "someone.else@acme.com", S::Active));
+        let people = run(&[("ukg", twice)], &p, &[]);
+        assert_eq!(people.len(), N + 1, "the repeat is someone else (another address)");
+        let keys: std::collections::HashSet<&str> = people.iter().map(|x| x.key.as_str()).collect();
+        assert_eq!(keys.len(), people.len(), "id {at} listed twice: every key once");
+        assert!(keys.contains(format!("ukg:u{at:05}#2").as_str()), "id {at}: the second takes `#2`");
+    }
+}
