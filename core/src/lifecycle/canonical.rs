@@ -12,9 +12,9 @@ use crate::parallel::extend_in_runs;
 pub(super) struct Canonical<'a> {
     /// By connection, then source id.
     pub records: Vec<Rec<'a>>,
-    /// Whether no two records are known to share a connection and a source id, and no two
-    /// connections' `name:` prefixes can make the same key: then the key a new person takes
-    /// from their first record (`connection:source_id`) is unlike every other new person's.
+    /// Whether every record is known to have a connection and source id of its own, and no two
+    /// connections' names can begin the same key: then the key a new person takes from their
+    /// first record (`connection:source_id`) is unlike every other new person's.
     pub keys_distinct: bool,
 }
 
