@@ -82,7 +82,6 @@ fn by_source_id(users: &[SourceUser]) -> IdOrder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::SourceUser;
 
     fn listing(ids: &[&str]) -> Vec<SourceUser> {
         ids.iter().map(|id| SourceUser { source_id: (*id).into(), ..SourceUser::default() }).collect()

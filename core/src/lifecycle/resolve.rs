@@ -66,7 +66,7 @@ pub fn resolve(snapshots: &[Snapshot<'_>], policy: &Policy, prior: &[Person]) ->
     drop(groups);
     // With no prior people everyone is new, keyed by their first record: with no record's
     // `connection:source_id` twice, no key is, and settling them (hashing and sorting a million
-    // keys: 75-80 ms of a first 3 x 1M resolution) can be skipped.
+    // keys: 67-71 ms of a first 3 x 1M resolution) can be skipped.
     if !(prior.is_empty() && keys_distinct) {
         settle_keys(&mut out, &continues, prior);
     }
